@@ -1,0 +1,44 @@
+-- One row per flag (impediment) interval; an open flag has no unflagged_at.
+with
+
+source as (
+
+    select * from {{ source('tracker', 'task_flags') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(source) as source,
+        trim(task_id) as task_id,
+
+        -- timestamps (UTC)
+        flagged_at,
+        unflagged_at,
+
+        -- descriptors
+        reason,
+
+        -- lineage
+        _source_file as source_file,
+        _source_row as source_row,
+        _loaded_at as loaded_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by source, task_id, flagged_at
+        order by source_file desc, source_row desc
+    ) = 1
+
+)
+
+select * from deduplicated

@@ -1,0 +1,50 @@
+-- One row per status transition. Identical transitions that arrive twice (overlapping export
+-- pages) are kept once; the order of transitions with the same timestamp is the source's own
+-- sequence, then the position in the file.
+with
+
+source as (
+
+    select * from {{ source('tracker', 'task_status_changes') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(source) as source,
+        trim(task_id) as task_id,
+
+        -- transition
+        nullif(trim(from_status), '') as from_status,
+        trim(to_status) as to_status,
+        author,
+
+        -- timestamps (UTC)
+        changed_at,
+
+        -- ordering
+        sequence as source_sequence,
+
+        -- lineage
+        _source_file as source_file,
+        _source_row as source_row,
+        _loaded_at as loaded_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by source, task_id, changed_at, coalesce(from_status, ''), to_status, coalesce(source_sequence, -1)
+        order by source_file desc, source_row desc
+    ) = 1
+
+)
+
+select * from deduplicated

@@ -1,0 +1,58 @@
+-- One row per task per source. The same task exported twice (overlapping Jira pages, a re-sent
+-- CSV) keeps the row from the latest file, so a re-export never doubles a task.
+with
+
+source as (
+
+    select * from {{ source('tracker', 'tasks') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(source) as source,
+        trim(task_id) as task_id,
+        nullif(trim(parent_id), '') as parent_id,
+        nullif(trim(epic_id), '') as epic_id,
+        nullif(trim(workstream_id), '') as workstream_id,
+
+        -- descriptors
+        title,
+        lower(trim(task_type)) as task_type,
+        trim(status) as status,
+        nullif(trim(team), '') as team,
+        nullif(trim(project), '') as project,
+        coalesce(labels, []) as labels,
+        assignee,
+        story_points,
+        priority,
+        resolution,
+        nullif(lower(trim(found_in)), '') as found_in,
+        url,
+
+        -- timestamps (UTC)
+        created_at,
+
+        -- lineage
+        _source_file as source_file,
+        _source_row as source_row,
+        _loaded_at as loaded_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by source, task_id
+        order by source_file desc, source_row desc
+    ) = 1
+
+)
+
+select * from deduplicated
