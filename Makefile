@@ -1,0 +1,59 @@
+# Outcome Warehouse. Needs only python3 and make: the first target you run creates .venv from uv.lock.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+
+.PHONY: help run test test-fast lint format docs ui bench clean env
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+env: $(BIN)/.synced ## Create or update .venv exactly from uv.lock
+
+run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, report, publish
+	$(BIN)/owh demo
+
+test: env ## Run every test (pytest: unit, dbt build with unit tests, integration)
+	$(BIN)/pytest
+
+test-fast: env ## Run the unit tests only
+	$(BIN)/pytest -m "not integration"
+
+lint: env ## ruff check, ruff format --check, sqlfluff lint
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
+
+format: env ## Format Python with ruff
+	$(BIN)/ruff format pipelines tests
+	$(BIN)/ruff check --fix pipelines tests
+
+docs: env ## Generate dbt docs for the published warehouse (dbt_project/target/)
+	cd dbt_project && OWH_DUCKDB_PATH=$(CURDIR)/warehouse/warehouse.duckdb ../$(BIN)/dbt docs generate --profiles-dir .
+
+ui: env ## Start the Dagster UI on dagster_home/
+	$(BIN)/owh ui
+
+bench: env ## Benchmark owh run at 10k and 100k tasks (prints wall time and peak memory)
+	$(BIN)/python benchmarks/bench_run.py --tasks 10000 100000
+
+clean: ## Remove generated data, warehouse, dbt target and the environment
+	rm -rf data warehouse bench dbt_project/target dbt_project/logs $(VENV) $(TOOLS)
+	find dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

@@ -1,0 +1,248 @@
+"""``owh``: the Outcome Warehouse command line.
+
+Thin: every command calls the functions that Dagster runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Outcome Warehouse: flow metrics joined to the outcomes the work is meant to move.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+LandingOption = Annotated[
+    Path, typer.Option("--landing", help="Landing folder with the tracker exports and KPI files.")
+]
+WarehouseOption = Annotated[
+    Path,
+    typer.Option(
+        "--warehouse", help="Warehouse folder: serving DuckDB file, Parquet marts, reports."
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Date the run reports on (YYYY-MM-DD); default: today (UTC)."),
+]
+
+DEFAULT_LANDING = Path("data/landing")
+DEFAULT_WAREHOUSE = Path("warehouse")
+DEMO_MANIFEST = "demo_manifest.json"
+
+
+def _parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a date YYYY-MM-DD, got {value!r}", param_hint=option
+        ) from None
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _print_event(kind: str, text: str) -> None:
+    marks = {
+        "start": "[cyan]…[/cyan]",
+        "success": "[green]✓[/green]",
+        "failure": "[red]✗[/red]",
+        "check_error": "[red]✗ check failed[/red]",
+        "check_warn": "[yellow]! check warned[/yellow]",
+    }
+    console.print(f"  {marks.get(kind, kind)} {text}")
+
+
+def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
+    from pipelines.runner import run_nightly
+
+    if not landing.is_dir():
+        console.print(f"[red]error:[/red] landing folder {landing} does not exist")
+        raise typer.Exit(2)
+    console.print(
+        f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of})"
+    )
+    summary = run_nightly(landing, warehouse, as_of=as_of, demo=demo, on_event=_print_event)
+    if summary.success:
+        console.print(
+            f"[green bold]Published[/green bold] {warehouse / 'warehouse.duckdb'}, "
+            f"{warehouse / 'marts'}/*.parquet and {warehouse / 'reports' / 'latest.html'} "
+            f"in {summary.seconds:.0f} s (run {summary.run_id})."
+        )
+        return
+    console.print(f"[red bold]Run {summary.run_id} failed[/red bold]: nothing was published.")
+    for check in summary.failed_checks:
+        console.print(f"  blocking check failed: {check}")
+    for error in summary.errors:
+        console.print(f"  {error}")
+    console.print("  Details: `owh ui`, then open the run in the Dagster UI.")
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    tasks: Annotated[int, typer.Option(help="Number of tasks to generate.", min=50)] = 12_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 7,
+    end_date: Annotated[
+        str | None,
+        typer.Option("--end-date", help="Last day of the demo history; default today (UTC)."),
+    ] = None,
+    run: Annotated[
+        bool, typer.Option("--run/--no-run", help="Run the pipeline after generating.")
+    ] = True,
+) -> None:
+    """Write a demo organisation's landing data, then run everything on it (demo pseudonym key)."""
+    from pipelines.demo.generator import generate_demo
+
+    end = _parse_date(end_date, "--end-date") or _today()
+    with console.status(f"Generating {tasks:,} demo tasks into {landing}"):
+        manifest = generate_demo(landing, tasks=tasks, seed=seed, end_date=end)
+    console.print(
+        f"[green]✓[/green] demo data: {manifest.tasks:,} tasks, "
+        f"{len(manifest.teams)} teams, seed {seed}, up to {end}"
+    )
+    if run:
+        _run(landing, warehouse, end, demo=True)
+
+
+@app.command("run")
+def run_command(
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    as_of: AsOfOption = None,
+) -> None:
+    """Ingest → dbt build with tests → report → publish, on a fresh build file.
+
+    Needs OWH_PSEUDONYM_KEY in the environment unless the landing folder is demo data.
+    """
+    is_demo = (landing / DEMO_MANIFEST).exists()
+    _run(landing, warehouse, _parse_date(as_of, "--as-of") or _today(), demo=is_demo)
+
+
+@app.command()
+def ingest(
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Load the landing folder into a scratch file and show what was loaded and quarantined.
+
+    Nothing is published: the scratch file is <warehouse>/ingest/warehouse.duckdb.
+    """
+    from pipelines.lib.duckdb_connection import connection
+    from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
+    from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
+
+    try:
+        key = pseudonym_key_from_env(demo=(landing / DEMO_MANIFEST).exists())
+    except MissingPseudonymKeyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    scratch = warehouse / "ingest" / "warehouse.duckdb"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.unlink(missing_ok=True)
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    results = []
+    with connection(scratch) as con:
+        for label, load, kwargs in (
+            ("task tracker exports", ingest_task_tracker, {"pseudonym_key": key}),
+            ("business definitions", ingest_definitions, {}),
+            ("impact data", ingest_impact, {"pseudonym_key": key}),
+        ):
+            with console.status(f"Loading {label}"):
+                results.append(
+                    load(con, landing.resolve(), run_id="owh-ingest", loaded_at=loaded_at, **kwargs)
+                )
+    table = Table(title=f"Loaded from {landing}")
+    for column in ("table", "file", "status", "read", "loaded", "quarantined"):
+        table.add_column(
+            column, justify="right" if column in {"read", "loaded", "quarantined"} else "left"
+        )
+    warnings = []
+    for result in results:
+        warnings += result.warnings
+        for f in result.files:
+            table.add_row(
+                f.table_name,
+                f.source_file,
+                f.status,
+                str(f.rows_read),
+                str(f.rows_loaded),
+                str(f.rows_quarantined),
+            )
+    Console().print(table)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"Scratch file: {scratch} (raw.load_log, raw.quarantine)")
+
+
+@app.command()
+def report(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    month: Annotated[
+        str | None, typer.Option(help="Report month YYYY-MM; default the as-of month.")
+    ] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Build the HTML report from the published warehouse into <warehouse>/reports/."""
+    from pipelines.report.build import build_report
+
+    serving = warehouse / "warehouse.duckdb"
+    if not serving.exists():
+        console.print(f"[red]error:[/red] no published warehouse at {serving}: run `owh run` first")
+        raise typer.Exit(2)
+    report_month = _parse_date(f"{month}-01", "--month") if month else None
+    result = build_report(
+        serving,
+        warehouse / "reports",
+        as_of=_parse_date(as_of, "--as-of") or _today(),
+        month=report_month,
+    )
+    for path in result.paths:
+        console.print(f"[green]✓[/green] {path}")
+
+
+@app.command()
+def ui(
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+) -> None:
+    """Start the Dagster UI (and daemon: schedule, sensor, run queue) on dagster_home/."""
+    from pipelines.runner import configure_environment
+
+    configure_environment(landing, warehouse)
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "-p",
+        str(port),
+    ]
+    console.print(
+        f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})"
+    )
+    raise typer.Exit(subprocess.call(command))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,84 @@
+"""The warehouse resource: where a run reads landing files, builds, and publishes.
+
+Each run builds a fresh DuckDB file in ``<warehouse>/build/<run id>/warehouse.duckdb`` (the same
+basename as the serving file: dbt-duckdb names the catalog after it) and publishes it only after
+every check passed. A re-execution of a failed run continues in the build folder of the run it
+re-executes (its root run), so retrying a step never starts from an empty file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.lib.pseudonymize import pseudonym_key_from_env
+
+WAREHOUSE_FILE_NAME = "warehouse.duckdb"
+AS_OF_TAG = "owh/as_of"
+DEMO_TAG = "owh/demo"
+
+DEFAULT_LANDING_DIR = "data/landing"
+DEFAULT_WAREHOUSE_DIR = "warehouse"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Folders of one deployment: the landing folder read, the warehouse folder written."""
+
+    landing_dir: str = DEFAULT_LANDING_DIR
+    warehouse_dir: str = DEFAULT_WAREHOUSE_DIR
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing_dir).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse_dir).resolve()
+
+    @property
+    def serving_file(self) -> Path:
+        return self.warehouse_path / WAREHOUSE_FILE_NAME
+
+    @property
+    def marts_dir(self) -> Path:
+        return self.warehouse_path / "marts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.warehouse_path / "reports"
+
+    def build_dir(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
+        return self.warehouse_path / "build" / build_id(context)
+
+    def build_file(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
+        return self.build_dir(context) / WAREHOUSE_FILE_NAME
+
+
+def build_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
+    run = context.run
+    return run.root_run_id or run.run_id
+
+
+def run_as_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:
+    """The date a run reports on: its ``owh/as_of`` tag, else the UTC date the run was created."""
+    tag = context.run.tags.get(AS_OF_TAG)
+    if tag:
+        return dt.date.fromisoformat(tag)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
+    return created.astimezone(dt.UTC).date()
+
+
+def run_pseudonym_key(context: dg.AssetExecutionContext) -> bytes:
+    """The pseudonymisation key from the environment; the demo key only for runs tagged as demo."""
+    return pseudonym_key_from_env(demo=context.run.tags.get(DEMO_TAG) == "true")
+
+
+def resource_from_env() -> WarehouseResource:
+    return WarehouseResource(
+        landing_dir=os.environ.get("OWH_LANDING_DIR", DEFAULT_LANDING_DIR),
+        warehouse_dir=os.environ.get("OWH_WAREHOUSE_DIR", DEFAULT_WAREHOUSE_DIR),
+    )

@@ -1,0 +1,129 @@
+"""Run the nightly job in this process, recorded in the Dagster instance like any other run.
+
+The CLI is thin: it sets the folders, then executes the same job the schedule launches, so a run
+started with ``owh run`` shows in the Dagster UI with every asset, check and failure reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def configure_environment(landing_dir: Path, warehouse_dir: Path) -> None:
+    """Point the definitions at these folders and the instance at the project's dagster_home."""
+    os.environ["OWH_LANDING_DIR"] = str(landing_dir.resolve())
+    os.environ["OWH_WAREHOUSE_DIR"] = str(warehouse_dir.resolve())
+    os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def run_nightly(
+    landing_dir: Path,
+    warehouse_dir: Path,
+    *,
+    as_of: dt.date,
+    demo: bool,
+    on_event: Callable[[str, str], None] = lambda kind, text: None,
+) -> RunSummary:
+    """Execute the nightly job once; ``on_event(kind, text)`` is called as steps start and end."""
+    configure_environment(landing_dir, warehouse_dir)
+
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG
+    from pipelines.defs.schedules import NIGHTLY_JOB_NAME
+
+    instance = dg.DagsterInstance.get()
+    run_id = dg.make_new_run_id()
+    job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
+    tags = {AS_OF_TAG: as_of.isoformat(), DEMO_TAG: "true" if demo else "false"}
+    outcome: dict[str, object] = {}
+
+    def execute() -> None:
+        try:
+            outcome["result"] = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags=tags,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
+        except BaseException as exc:  # reported below; the thread must not die silently
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    worker = threading.Thread(target=execute, name="owh-run")
+    worker.start()
+    summary = RunSummary(run_id=run_id, success=False)
+    seen = 0
+    watched = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    }
+    while True:
+        alive = worker.is_alive()
+        records = instance.all_logs(run_id, of_type=watched)
+        for entry in records[seen:]:
+            _report(entry, summary, on_event)
+        seen = len(records)
+        if not alive:
+            break
+        time.sleep(0.5)
+    worker.join()
+    summary.seconds = time.monotonic() - started
+    if "error" in outcome:
+        summary.errors.append(f"{type(outcome['error']).__name__}: {outcome['error']}")
+        return summary
+    result = outcome["result"]
+    summary.success = bool(result.success)
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            if error is not None:
+                summary.errors.append(f"{event.step_key}: {error.message.strip()}")
+    return summary
+
+
+def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) -> None:
+    import dagster as dg
+
+    event = entry.dagster_event
+    if event is None:
+        return
+    if event.event_type == dg.DagsterEventType.STEP_START:
+        on_event("start", event.step_key)
+    elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+        on_event("success", event.step_key)
+    elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+        summary.failed_steps.append(event.step_key)
+        on_event("failure", event.step_key)
+    elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+        evaluation = event.event_specific_data
+        if not evaluation.passed:
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            severity = evaluation.severity.value.lower()
+            if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                summary.failed_checks.append(name)
+            on_event(f"check_{severity}", name)

@@ -1,0 +1,115 @@
+"""Write-audit-publish at the file level (RELIABILITY A2, A3)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.duckdb_connection import connect, connection
+from pipelines.lib.publish import PublishError, probe_readable, seal_build, swap_in
+
+
+def make_build(path: Path, rows: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connection(path) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_things as select range as thing_id from range(?)", [rows]
+        )
+        con.execute("create view marts.v_things as select * from marts.fct_things")
+    return path
+
+
+def test_seal_exports_every_mart_and_leaves_no_wal(tmp_path):
+    build = make_build(tmp_path / "build" / "r1" / "warehouse.duckdb", rows=3)
+    sealed = seal_build(build, tmp_path / "build" / "r1" / "marts")
+
+    assert [p.name for p in sealed.parquet_files] == ["fct_things.parquet"]
+    assert sealed.relation_count == 2
+    assert not build.with_name("warehouse.duckdb.wal").exists()
+    values = duckdb.sql(f"select thing_id from '{sealed.parquet_files[0]}' order by 1").fetchall()
+    assert values == [(0,), (1,), (2,)]
+
+
+def test_seal_refuses_a_build_without_marts(tmp_path):
+    build = tmp_path / "warehouse.duckdb"
+    with connection(build) as con:
+        con.execute("create table t as select 1 as x")
+    with pytest.raises(PublishError, match="no tables in schema 'marts'"):
+        seal_build(build, tmp_path / "marts")
+
+
+def test_probe_catches_views_bound_to_a_renamed_catalog(tmp_path):
+    # Building under another basename and renaming breaks catalog-qualified views: the probe
+    # must catch it before the file is published.
+    wrong = tmp_path / "warehouse_tmp.duckdb"
+    with connection(wrong) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.t as select 1 as x")
+        con.execute("create view marts.v as select * from warehouse_tmp.marts.t")
+    renamed = tmp_path / "warehouse.duckdb"
+    wrong.rename(renamed)
+    with pytest.raises(PublishError, match=r"marts\.v cannot be read"):
+        probe_readable(renamed)
+
+
+def test_swap_replaces_serving_files_while_a_reader_keeps_the_old_version(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    first = seal_build(
+        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 2),
+        warehouse / "build" / "r1" / "marts",
+    )
+    swap_in(first, warehouse)
+    serving = warehouse / "warehouse.duckdb"
+
+    reader = connect(serving, read_only=True)
+    assert reader.execute("select count(*) from marts.fct_things").fetchone() == (2,)
+
+    second = seal_build(
+        make_build(warehouse / "build" / "r2" / "warehouse.duckdb", 5),
+        warehouse / "build" / "r2" / "marts",
+    )
+    result = swap_in(second, warehouse)
+
+    # The open reader still sees the version it opened; a new connection sees the new one.
+    assert reader.execute("select count(*) from marts.fct_things").fetchone() == (2,)
+    reader.close()
+    with connection(serving, read_only=True) as fresh:
+        assert fresh.execute("select count(*) from marts.fct_things").fetchone() == (5,)
+    assert result.parquet_files == (warehouse / "marts" / "fct_things.parquet",)
+    assert duckdb.sql(f"select count(*) from '{result.parquet_files[0]}'").fetchone() == (5,)
+
+
+def test_swap_removes_parquet_of_marts_that_no_longer_exist(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    (warehouse / "marts").mkdir(parents=True)
+    (warehouse / "marts" / "mart_dropped.parquet").write_bytes(b"old")
+    sealed = seal_build(
+        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 1),
+        warehouse / "build" / "r1" / "marts",
+    )
+    swap_in(sealed, warehouse)
+    assert sorted(p.name for p in (warehouse / "marts").iterdir()) == ["fct_things.parquet"]
+
+
+def test_reader_in_another_process_sees_the_published_file(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    sealed = seal_build(
+        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 4),
+        warehouse / "build" / "r1" / "marts",
+    )
+    swap_in(sealed, warehouse)
+    script = textwrap.dedent(
+        f"""
+        import duckdb
+        con = duckdb.connect({str(warehouse / "warehouse.duckdb")!r}, read_only=True)
+        print(con.execute('select count(*) from marts.fct_things').fetchone()[0])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "4"
