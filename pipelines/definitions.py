@@ -11,13 +11,19 @@ from pipelines.defs.dbt.assets import dbt_resource, outcome_warehouse_dbt
 from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.report.assets import leadership_report
-from pipelines.defs.resources import resource_from_env
+from pipelines.defs.resources import WarehouseResource, resource_from_env
 from pipelines.defs.schedules import landing_files_sensor, nightly_build, nightly_schedule
 
-defs = dg.Definitions(
-    assets=[*ingest_assets, outcome_warehouse_dbt, leadership_report, published_warehouse],
-    jobs=[nightly_build],
-    schedules=[nightly_schedule],
-    sensors=[landing_files_sensor],
-    resources={"dbt": dbt_resource, "warehouse": resource_from_env()},
-)
+
+def build_defs(warehouse: WarehouseResource) -> dg.Definitions:
+    """Definitions bound to one deployment's folders (the CLI passes its own)."""
+    return dg.Definitions(
+        assets=[*ingest_assets, outcome_warehouse_dbt, leadership_report, published_warehouse],
+        jobs=[nightly_build],
+        schedules=[nightly_schedule],
+        sensors=[landing_files_sensor],
+        resources={"dbt": dbt_resource, "warehouse": warehouse},
+    )
+
+
+defs = build_defs(resource_from_env())

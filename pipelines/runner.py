@@ -49,12 +49,17 @@ def run_nightly(
 
     import dagster as dg
 
-    from pipelines.definitions import defs
-    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG
+    from pipelines.definitions import build_defs
+    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG, WarehouseResource
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
     instance = dg.DagsterInstance.get()
     run_id = dg.make_new_run_id()
+    defs = build_defs(
+        WarehouseResource(
+            landing_dir=str(landing_dir.resolve()), warehouse_dir=str(warehouse_dir.resolve())
+        )
+    )
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
     tags = {AS_OF_TAG: as_of.isoformat(), DEMO_TAG: "true" if demo else "false"}
     outcome: dict[str, object] = {}

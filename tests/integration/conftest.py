@@ -1,0 +1,45 @@
+"""Shared runs of the whole pipeline: each is expensive, so each runs once per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from pipelines.demo.generator import generate_demo
+
+from pipelines.runner import RunSummary, run_nightly
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"
+DEMO_END = dt.date(2026, 10, 31)
+DEMO_TASKS = 600
+
+
+def published(warehouse: Path) -> Path:
+    return warehouse / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def dagster_home(tmp_path_factory, monkeypatch_session) -> Path:
+    home = tmp_path_factory.mktemp("dagster_home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch_session.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummary]:
+    """A small generated organisation plus the hand-checked Jira page, run end to end."""
+    root = tmp_path_factory.mktemp("demo")
+    landing, warehouse = root / "landing", root / "warehouse"
+    generate_demo(landing, tasks=DEMO_TASKS, seed=11, end_date=DEMO_END)
+    shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "zz-hand-checked.json")
+    summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
+    return landing, warehouse, summary

@@ -1,0 +1,172 @@
+"""The whole nightly job in process: demo landing data → ingest → dbt build → report → publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib.duckdb_connection import connection
+from pipelines.runner import run_nightly
+
+from .conftest import DEMO_END, FIXTURES, published
+
+pytestmark = pytest.mark.integration
+
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-z]+"
+MARTS = {
+    "dim_kpis",
+    "dim_outcomes",
+    "dim_workstreams",
+    "fct_daily_flow",
+    "fct_kpi_observations",
+    "fct_task_status_intervals",
+    "fct_tasks",
+    "mart_flow_weekly",
+    "mart_outcome_progress",
+}
+
+
+def query(warehouse: Path, sql: str, params=()):
+    with connection(published(warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_demo_run_publishes_warehouse_parquet_and_report(demo_run):
+    _, warehouse, summary = demo_run
+    assert summary.success, summary.errors
+    assert summary.failed_checks == []
+    tables = {
+        r[0]
+        for r in query(
+            warehouse,
+            "select table_name from information_schema.tables where table_schema = 'marts'",
+        )
+    }
+    assert tables >= MARTS
+    assert {p.stem for p in (warehouse / "marts").glob("*.parquet")} == tables
+    assert (warehouse / "reports" / "latest.html").exists()
+    assert (warehouse / "reports" / "2026-10.html").exists()
+    assert not (warehouse / "build").exists() or not any((warehouse / "build").iterdir())
+
+
+def test_every_generated_and_hand_written_task_reaches_fct_tasks(demo_run):
+    landing, warehouse, _ = demo_run
+    jira_keys = set()
+    for page in (landing / "jira").glob("*.json"):
+        jira_keys |= {issue["key"] for issue in json.loads(page.read_text())["issues"]}
+    rows = query(warehouse, "select source, task_id from marts.fct_tasks")
+    assert {t for s, t in rows if s == "jira"} == jira_keys
+    linear_rows = query(warehouse, "select count(*) from raw.tasks where source = 'linear'")[0][0]
+    assert sum(1 for s, _ in rows if s == "linear") == linear_rows
+
+
+def test_hand_checked_forward_only_task(demo_run):
+    _, warehouse, _ = demo_run
+    row = query(
+        warehouse,
+        """
+        select team, task_type, created_at, started_at, completed_at, lead_time_days,
+               cycle_time_days, reopen_count, is_completed
+        from marts.fct_tasks where task_key = 'jira:HAND-1'
+        """,
+    )[0]
+    # created 09-01 09:00, started 09-02 09:00, done 09-05 21:00 (all UTC)
+    assert row == (
+        "Payments",
+        "story",
+        dt.datetime(2026, 9, 1, 9),
+        dt.datetime(2026, 9, 2, 9),
+        dt.datetime(2026, 9, 5, 21),
+        4.5,
+        3.5,
+        0,
+        True,
+    )
+
+
+def test_hand_checked_reopened_task_with_offset(demo_run):
+    _, warehouse, _ = demo_run
+    row = query(
+        warehouse,
+        """
+        select created_at, started_at, first_completed_at, completed_at, lead_time_days,
+               cycle_time_days, first_pass_cycle_time_days, rework_time_days, reopen_count
+        from marts.fct_tasks where task_key = 'jira:HAND-2'
+        """,
+    )[0]
+    # created 2026-09-01 15:30 +0530 = 10:00 UTC; first done 09-04 10:00; final done 09-07 16:00
+    assert row == (
+        dt.datetime(2026, 9, 1, 10),
+        dt.datetime(2026, 9, 3, 10),
+        dt.datetime(2026, 9, 4, 10),
+        dt.datetime(2026, 9, 7, 16),
+        6.25,
+        4.25,
+        1.0,
+        3.25,
+        1,
+    )
+
+
+def test_hand_checked_never_started_task(demo_run):
+    _, warehouse, _ = demo_run
+    row = query(
+        warehouse,
+        """
+        select created_at, started_at, completed_at, lead_time_days, cycle_time_days,
+               is_completed, flow_item_type
+        from marts.fct_tasks where task_key = 'jira:HAND-3'
+        """,
+    )[0]
+    assert row == (dt.datetime(2026, 9, 10, 12), None, None, None, None, False, "debt")
+
+
+def test_no_email_address_is_published(demo_run):
+    _, warehouse, _ = demo_run
+    columns = query(
+        warehouse,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR' and table_schema in ('raw', 'marts')",
+    )
+    for schema, table, column in columns:
+        hits = query(
+            warehouse,
+            f'select count(*) from {schema}."{table}" where regexp_matches("{column}", ?)',
+            [EMAIL_PATTERN],
+        )[0][0]
+        assert hits == 0, f"{schema}.{table}.{column} holds e-mail addresses"
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))
+    }
+
+
+def test_rerun_is_safe_and_gives_identical_marts(demo_run):
+    landing, warehouse, _ = demo_run
+    before = _hashes(warehouse / "marts")
+    summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
+    assert summary.success, summary.errors
+    assert _hashes(warehouse / "marts") == before
+
+
+def test_jira_only_landing_builds_every_mart(tmp_path, dagster_home):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    (landing / "jira").mkdir(parents=True)
+    shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "page-1.json")
+    summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
+    assert summary.success, summary.errors
+    assert query(warehouse, "select task_id from marts.fct_tasks order by 1") == [
+        ("HAND-1",),
+        ("HAND-2",),
+        ("HAND-3",),
+    ]
+    assert query(warehouse, "select count(*) from marts.mart_outcome_progress") == [(0,)]
+    assert query(warehouse, "select count(*) from marts.dim_outcomes") == [(0,)]
+    assert (warehouse / "reports" / "latest.html").exists()

@@ -1,0 +1,131 @@
+"""The Dagster definitions load with every asset, check, job, schedule and sensor they promise."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import defs
+from pipelines.defs.schedules import (
+    NIGHTLY_JOB_NAME,
+    SCHEDULE_CRON,
+    SCHEDULE_TIMEZONE,
+    landing_files_sensor,
+    nightly_schedule,
+)
+
+RAW_TABLES = [
+    "tasks",
+    "task_status_changes",
+    "task_flags",
+    "kpis",
+    "outcomes",
+    "workstreams",
+    "workstream_rules",
+    "kpi_observations",
+    "confidence_surveys",
+]
+MARTS = [
+    "fct_tasks",
+    "fct_task_status_intervals",
+    "fct_daily_flow",
+    "mart_flow_weekly",
+    "dim_outcomes",
+    "dim_workstreams",
+    "dim_kpis",
+    "fct_kpi_observations",
+    "mart_outcome_progress",
+]
+
+
+@pytest.fixture(scope="module")
+def asset_graph():
+    return defs.resolve_asset_graph()
+
+
+def test_every_layer_is_an_asset(asset_graph):
+    keys = {key.to_user_string() for key in asset_graph.get_all_asset_keys()}
+    for table in RAW_TABLES:
+        assert f"raw/{table}" in keys
+    for model in [*MARTS, "stg_tracker__tasks", "int_status_changes_windowed_to_intervals"]:
+        assert model in keys
+    assert {"leadership_report", "published_warehouse", "status_categories"} <= keys
+
+
+def test_groups_follow_the_layers(asset_graph):
+    def group(name: str) -> str:
+        return asset_graph.get(dg.AssetKey.from_user_string(name)).group_name
+
+    assert group("raw/tasks") == "ingest"
+    assert group("stg_tracker__tasks") == "staging"
+    assert group("int_status_changes_windowed_to_intervals") == "intermediate"
+    assert group("fct_tasks") == "marts"
+    assert group("status_categories") == "config"
+    assert group("leadership_report") == "report"
+    assert group("published_warehouse") == "publish"
+
+
+def test_publish_waits_on_every_mart_and_the_report(asset_graph):
+    parents = {
+        k.to_user_string() for k in asset_graph.get(dg.AssetKey("published_warehouse")).parent_keys
+    }
+    assert set(MARTS) | {"leadership_report"} <= parents
+
+
+def test_dbt_tests_are_blocking_asset_checks(asset_graph):
+    checks = list(asset_graph.asset_check_keys)
+    on_fct_tasks = [c for c in checks if c.asset_key == dg.AssetKey("fct_tasks")]
+    assert any(c.name.startswith("unique_fct_tasks_task_key") for c in on_fct_tasks)
+    spec = defs.resolve_assets_def("fct_tasks").get_spec_for_check_key(on_fct_tasks[0])
+    assert spec.blocking is True
+
+
+def test_writers_share_one_pool():
+    for key in ("raw/tasks", "fct_tasks", "published_warehouse"):
+        node = defs.resolve_assets_def(key).node_def
+        assert node.pool == "duckdb_writer", key
+
+
+def test_job_schedule_and_sensor():
+    assert defs.resolve_job_def(NIGHTLY_JOB_NAME).name == NIGHTLY_JOB_NAME
+    schedule = defs.resolve_schedule_def(nightly_schedule.name)
+    assert schedule.execution_timezone == SCHEDULE_TIMEZONE == "Europe/London"
+    assert schedule.cron_schedule == SCHEDULE_CRON
+    hour = int(SCHEDULE_CRON.split()[1])
+    assert not 1 <= hour <= 3, "nightly cron must avoid the daylight-saving hours 01:00-03:59"
+    assert defs.resolve_sensor_def(landing_files_sensor.name).job_name == NIGHTLY_JOB_NAME
+
+
+def test_schedule_skips_while_a_run_is_in_progress():
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
+        tick = dt.datetime(2026, 11, 20, 4, 30, tzinfo=dt.UTC)
+
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        request = nightly_schedule(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.tags["owh/as_of"] == "2026-11-20"
+
+        instance.create_run_for_job(job_def=job, status=dg.DagsterRunStatus.STARTED)
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        skip = nightly_schedule(context)
+        assert isinstance(skip, dg.SkipReason)
+        assert "still in progress" in skip.skip_message
+
+
+def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("OWH_LANDING_DIR", str(tmp_path))
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "a.csv").write_text("source,task_id\n")
+    with dg.instance_for_test() as instance:
+        first = landing_files_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(first, dg.RunRequest)
+        cursor = first.run_key
+        unchanged = landing_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        assert isinstance(unchanged, dg.SkipReason)
+        (tmp_path / "tasks" / "b.csv").write_text("source,task_id\n")
+        changed = landing_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        assert isinstance(changed, dg.RunRequest)
+        assert changed.run_key != cursor
