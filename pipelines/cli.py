@@ -90,6 +90,7 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
         console.print(f"  blocking check failed: {check}")
     for error in summary.errors:
         console.print(f"  {error}")
+    console.print(f"  dbt output: {summary.log_file}")
     console.print("  Details: `owh ui`, then open the run in the Dagster UI.")
     raise typer.Exit(1)
 

@@ -6,10 +6,12 @@ started with ``owh run`` shows in the Dagster UI with every asset, check and fai
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ class RunSummary:
     failed_checks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    log_file: Path | None = None
 
 
 def configure_environment(landing_dir: Path, warehouse_dir: Path) -> None:
@@ -54,7 +57,7 @@ def run_nightly(
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
     instance = dg.DagsterInstance.get()
-    run_id = dg.make_new_run_id()
+    run_id = str(uuid.uuid4())
     defs = build_defs(
         WarehouseResource(
             landing_dir=str(landing_dir.resolve()), warehouse_dir=str(warehouse_dir.resolve())
@@ -64,22 +67,27 @@ def run_nightly(
     tags = {AS_OF_TAG: as_of.isoformat(), DEMO_TAG: "true" if demo else "false"}
     outcome: dict[str, object] = {}
 
+    log_file = warehouse_dir / "logs" / f"{run_id}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+
     def execute() -> None:
+        # dbt's console output goes to the run's log file; progress is reported through on_event.
         try:
-            outcome["result"] = job.execute_in_process(
-                instance=instance,
-                run_id=run_id,
-                tags=tags,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-            )
+            with log_file.open("w") as log, contextlib.redirect_stdout(log):
+                outcome["result"] = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    tags=tags,
+                    raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                )
         except BaseException as exc:  # reported below; the thread must not die silently
             outcome["error"] = exc
 
     started = time.monotonic()
     worker = threading.Thread(target=execute, name="owh-run")
     worker.start()
-    summary = RunSummary(run_id=run_id, success=False)
+    summary = RunSummary(run_id=run_id, success=False, log_file=log_file)
     seen = 0
     watched = {
         dg.DagsterEventType.STEP_START,

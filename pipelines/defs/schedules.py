@@ -5,8 +5,6 @@ changes skip or repeat local times. Both the schedule and the sensor skip while 
 queued or in progress, so two builds never race for the writer pool.
 """
 
-from __future__ import annotations
-
 import hashlib
 from pathlib import Path
 
@@ -20,7 +18,7 @@ SCHEDULE_CRON = "30 4 * * *"
 
 nightly_build = dg.define_asset_job(
     name=NIGHTLY_JOB_NAME,
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Ingest → dbt build (with tests) → report → publish, on a fresh build file.",
 )
 

@@ -27,7 +27,9 @@ class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file open for writing."""
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection (in memory when ``path`` is None) with the project's settings."""
     database = ":memory:" if path is None else str(path)
     if path is not None and read_only and not Path(path).exists():
@@ -47,7 +49,9 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
 
 
 @contextlib.contextmanager
-def connection(path: str | Path | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connection(
+    path: str | Path | None = None, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that is closed on every exit path, so an exception never keeps the file locked."""
     con = connect(path, read_only=read_only)
     try:

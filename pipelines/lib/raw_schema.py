@@ -43,11 +43,29 @@ class RawTable:
 
 
 LINEAGE_COLUMNS: tuple[Column, ...] = (
-    Column("_source", "VARCHAR", description="Source adapter that produced the row (jira, canonical, ...)."),
-    Column("_source_file", "VARCHAR", description="Landing file the row came from, relative to the landing folder."),
-    Column("_source_row", "BIGINT", description="1-based position of the record in its file (data row for CSV, issue/history index for JSON)."),
-    Column("_loaded_at", "TIMESTAMP", description="UTC time of the ingest run that loaded the row."),
-    Column("_extra", "JSON", description="Columns the file carried beyond the contract, as a JSON object."),
+    Column(
+        "_source",
+        "VARCHAR",
+        description="Source adapter that produced the row (jira, canonical, ...).",
+    ),
+    Column(
+        "_source_file",
+        "VARCHAR",
+        description="Landing file the row came from, relative to the landing folder.",
+    ),
+    Column(
+        "_source_row",
+        "BIGINT",
+        description="1-based position of the record in its file (data row for CSV, issue/history index for JSON).",
+    ),
+    Column(
+        "_loaded_at", "TIMESTAMP", description="UTC time of the ingest run that loaded the row."
+    ),
+    Column(
+        "_extra",
+        "JSON",
+        description="Columns the file carried beyond the contract, as a JSON object.",
+    ),
 )
 
 TASKS = RawTable(

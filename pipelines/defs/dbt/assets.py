@@ -5,11 +5,11 @@ their severity is ``error``), and a failing ``dbt build`` fails the step, so not
 (report, publish) runs. dbt writes into the run's build file, never into the serving file.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from pipelines.defs.resources import WarehouseResource, run_as_of
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
+# The dbt of this environment, whether or not the virtual environment is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -44,7 +47,24 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     sources += [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in sources), default=0.0)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
-        project.preparer.prepare(project)
+        parsed = subprocess.run(
+            [
+                DBT_EXECUTABLE,
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project.project_dir),
+                "--profiles-dir",
+                str(project.profiles_dir),
+                "--target-path",
+                str(project.target_path),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+        if parsed.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
     return manifest
 
 
@@ -99,7 +119,7 @@ def outcome_warehouse_dbt(
         yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project)
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def mart_asset_keys(manifest_path: Path | None = None) -> list[dg.AssetKey]:

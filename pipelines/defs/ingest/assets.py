@@ -5,8 +5,6 @@ tracker export. Each replaces its raw tables with what the landing folder holds 
 every file in ``raw.load_log`` (rows read = loaded + quarantined).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Callable, Iterator
 

@@ -5,8 +5,6 @@ kind of downstream asset, so publish verifies for itself that no check of this r
 ERROR severity before it touches the serving files.
 """
 
-from __future__ import annotations
-
 import shutil
 
 import dagster as dg

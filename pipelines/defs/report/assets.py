@@ -1,7 +1,5 @@
 """The leadership report, built from the run's build file before anything is published."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.dbt.assets import mart_asset_keys
