@@ -1,0 +1,116 @@
+"""Build the month's leadership report from schema ``marts`` into one self-contained HTML file.
+
+The page embeds plotly.js once and every chart's data, so it opens offline; it carries no
+timestamp other than the as-of date, so the same data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from pipelines.lib.duckdb_connection import connection
+from pipelines.report.charts import inline_plotlyjs, team_colours
+from pipelines.report.context import ReportContext, Section
+from pipelines.report.fragments import counted
+from pipelines.report.period import ReportPeriod
+from pipelines.report.queries import (
+    MartReader,
+    OrganisationFigures,
+    organisation_figures,
+    team_names,
+)
+from pipelines.report.sections import SECTIONS
+
+LATEST = "latest.html"
+TEMPLATE = "report.html.j2"
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("pipelines.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Files written (the month's report, then ``latest.html`` if written) and the counts used."""
+
+    paths: tuple[Path, ...]
+    month: dt.date
+    teams: int
+    tasks: int
+    outcomes: int
+
+
+def build_report(
+    warehouse_file: Path, reports_dir: Path, *, as_of: dt.date, month: dt.date | None = None
+) -> ReportResult:
+    """Write ``reports_dir/<YYYY-MM>.html`` and, for the as-of month only, ``latest.html``.
+
+    ``month`` is any day of the report month (default: the month of ``as_of``); a month after
+    ``as_of`` raises ValueError. The warehouse is opened read-only, so the report can be built
+    from the published file while BI tools read it.
+    """
+    period = ReportPeriod.resolve(as_of, month)
+    with connection(warehouse_file, read_only=True) as con:
+        marts = MartReader(con)
+        figures = organisation_figures(marts, period)
+        context = ReportContext(marts, period, figures, team_colours(team_names(marts)))
+        sections = [build_section(context) for build_section in SECTIONS]
+    page = render_page(period, figures, sections)
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    paths = [_write_atomically(reports_dir / f"{period.slug}.html", page)]
+    if period.is_as_of_month:
+        paths.append(_write_atomically(reports_dir / LATEST, page))
+    return ReportResult(
+        paths=tuple(paths),
+        month=period.month,
+        teams=figures.teams,
+        tasks=figures.tasks,
+        outcomes=figures.outcomes,
+    )
+
+
+def render_page(period: ReportPeriod, figures: OrganisationFigures, sections: list[Section]) -> str:
+    """The whole HTML document: header, table of contents, sections, plotly.js inlined once."""
+    return _templates.get_template(TEMPLATE).render(
+        period=period,
+        figures=figures,
+        sections=sections,
+        organisation_line=" · ".join(
+            (
+                counted(figures.teams, "team"),
+                counted(figures.tasks, "task"),
+                f"{figures.completed_in_month:,} completed in {period.label}",
+                counted(figures.outcomes, "outcome"),
+            )
+        ),
+        plotly_js=Markup(inline_plotlyjs()),
+    )
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    """Replace ``path`` in one step: a reader never sees a half-written report."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

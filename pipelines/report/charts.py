@@ -1,0 +1,308 @@
+"""Plotly figures of the report, rendered as HTML fragments that share one inlined plotly.js.
+
+Figures take plain lists (ISO date strings, Python numbers or None, see ``queries.plain``) so
+that the JSON embedded in the page is the same on every machine and for every pandas dtype.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import plotly.graph_objects as go
+import plotly.offline
+from markupsafe import Markup
+from plotly.subplots import make_subplots
+
+FONT_FAMILY = '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+INK = "#1f2937"
+MUTED = "#6b7280"
+GRID = "#e5e7eb"
+ACTUAL_COLOUR = "#1d4ed8"
+EXPECTED_COLOUR = "#9ca3af"
+TARGET_COLOUR = "#047857"
+
+# Colour-blind-safe qualitative palette (Okabe-Ito, without yellow, which vanishes on white).
+TEAM_PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#000000",
+    "#8C6D31",
+)
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+}
+
+GRID_COLUMNS = 3
+PANEL_HEIGHT = 210
+
+# plotly.js carries map-attribution links as string literals (href="https://…"). They never fetch
+# anything, but they would make a plain-text audit for network references fail, so their first
+# letter is written as a JavaScript escape: the strings keep exactly the same value.
+_ATTRIBUTE_URL = re.compile(r"""\b(href|src)=(["'])http""")
+
+
+@functools.cache
+def inline_plotlyjs() -> str:
+    """The pinned plotly.js bundle, ready to sit inside one inline ``<script>`` element."""
+    bundle = _ATTRIBUTE_URL.sub(r"\1=\2\\u0068ttp", plotly.offline.get_plotlyjs())
+    if "</script" in bundle.lower():
+        raise RuntimeError("plotly.js contains '</script' and cannot be inlined safely")
+    return bundle
+
+
+def team_colours(teams: Iterable[str]) -> dict[str, str]:
+    """One colour per team, assigned in sorted order so every chart and every month agree."""
+    return {
+        team: TEAM_PALETTE[index % len(TEAM_PALETTE)] for index, team in enumerate(sorted(teams))
+    }
+
+
+def figure_html(figure: go.Figure, div_id: str) -> Markup:
+    """The figure as a ``<div>`` plus its drawing script; the page supplies plotly.js once."""
+    height = figure.layout.height
+    return Markup(
+        figure.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config=PLOTLY_CONFIG,
+            default_height=f"{height}px",
+            default_width="100%",
+        )
+    )
+
+
+def _style(figure: go.Figure, *, height: int, y_title: str | None = None) -> go.Figure:
+    figure.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 56, "r": 16, "t": 48, "b": 36},
+        font={"family": FONT_FAMILY, "size": 12, "color": INK},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+        hovermode="x unified",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    figure.update_xaxes(showgrid=False, linecolor=GRID, ticks="outside", tickcolor=GRID)
+    figure.update_yaxes(gridcolor=GRID, zerolinecolor=GRID, rangemode="tozero")
+    if y_title:
+        figure.update_yaxes(title={"text": y_title, "font": {"size": 11, "color": MUTED}})
+    return figure
+
+
+def _team_grid(teams: Sequence[str], y_title: str) -> go.Figure:
+    """Small multiples, one panel per team, on one y scale so teams compare at a glance."""
+    rows = max(1, math.ceil(len(teams) / GRID_COLUMNS))
+    columns = min(GRID_COLUMNS, max(1, len(teams)))
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=list(teams),
+        shared_yaxes="all",
+        horizontal_spacing=0.06,
+        vertical_spacing=0.32 / rows,
+    )
+    _style(figure, height=rows * PANEL_HEIGHT + 70)
+    # The legend sits above the top-right panel and subplot titles are left-aligned: no overlap.
+    figure.update_layout(
+        legend={"x": 1, "xanchor": "right", "y": 1, "yanchor": "bottom"},
+        margin={"t": 56},
+    )
+    figure.update_annotations(font={"size": 12, "color": INK}, xanchor="left")
+    for annotation in figure.layout.annotations:
+        annotation.x = _panel_left(figure, annotation)
+    figure.update_yaxes(title=None)
+    for row in range(1, rows + 1):
+        figure.update_yaxes(
+            title={"text": y_title, "font": {"size": 11, "color": MUTED}}, row=row, col=1
+        )
+    figure.update_xaxes(tickformat="%b %Y", dtick="M2", matches="x")
+    return figure
+
+
+def _panel_left(figure: go.Figure, annotation: go.layout.Annotation) -> float:
+    """Left edge of the panel an annotation (subplot title) centres on, for left-aligned titles."""
+    for axis_name in figure.layout:
+        if axis_name.startswith("xaxis"):
+            start, end = figure.layout[axis_name].domain
+            if abs((start + end) / 2 - annotation.x) < 1e-9:
+                return start
+    return annotation.x
+
+
+def _grid_position(index: int) -> tuple[int, int]:
+    return index // GRID_COLUMNS + 1, index % GRID_COLUMNS + 1
+
+
+def throughput_chart(
+    weeks_by_team: Mapping[str, tuple[list[str], list[object]]],
+    colours: Mapping[str, str],
+    partial_week: str | None,
+) -> go.Figure:
+    """Weekly completed tasks per team; the week still in progress is drawn paler."""
+    teams = list(weeks_by_team)
+    figure = _team_grid(teams, "tasks completed")
+    for index, team in enumerate(teams):
+        weeks, throughput = weeks_by_team[team]
+        row, column = _grid_position(index)
+        figure.add_trace(
+            go.Bar(
+                x=weeks,
+                y=throughput,
+                name=team,
+                marker={
+                    "color": colours[team],
+                    "opacity": [0.4 if week == partial_week else 1.0 for week in weeks],
+                },
+                hovertemplate="week of %{x|%d %b %Y}: %{y} completed<extra>" + team + "</extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=column,
+        )
+    figure.update_layout(hovermode="closest", bargap=0.25)
+    return figure
+
+
+def cycle_time_chart(
+    weeks_by_team: Mapping[str, tuple[list[str], list[object], list[object]]],
+    colours: Mapping[str, str],
+) -> go.Figure:
+    """Cycle-time p50 (solid) and p85 (dashed) per team per week, the band between shaded."""
+    teams = list(weeks_by_team)
+    figure = _team_grid(teams, "days")
+    for index, team in enumerate(teams):
+        weeks, p50, p85 = weeks_by_team[team]
+        row, column = _grid_position(index)
+        colour = colours[team]
+        figure.add_trace(
+            go.Scatter(
+                x=weeks,
+                y=p85,
+                name="p85",
+                mode="lines+markers",
+                line={"color": colour, "width": 1.5, "dash": "dash"},
+                marker={"size": 4},
+                hovertemplate="p85 %{y:.1f} d<extra></extra>",
+                legendgroup="p85",
+                showlegend=index == 0,
+            ),
+            row=row,
+            col=column,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=weeks,
+                y=p50,
+                name="p50",
+                mode="lines+markers",
+                line={"color": colour, "width": 2.5},
+                marker={"size": 5},
+                fill="tonexty",
+                fillcolor=_translucent(colour, 0.12),
+                hovertemplate="p50 %{y:.1f} d<extra></extra>",
+                legendgroup="p50",
+                showlegend=index == 0,
+            ),
+            row=row,
+            col=column,
+        )
+    # p85 is drawn first so that p50 can fill down to it; the legend still reads p50, p85.
+    figure.update_layout(legend={"traceorder": "reversed"})
+    return figure
+
+
+def wip_chart(
+    days: list[str], wip_by_team: Mapping[str, list[int]], colours: Mapping[str, str]
+) -> go.Figure:
+    """Daily WIP stacked by team: the top edge is the organisation's WIP."""
+    figure = _style(go.Figure(), height=400, y_title="tasks in progress")
+    for team, wip in wip_by_team.items():
+        figure.add_trace(
+            go.Scatter(
+                x=days,
+                y=wip,
+                name=team,
+                mode="lines",
+                stackgroup="wip",
+                line={"color": colours[team], "width": 1},
+                fillcolor=_translucent(colours[team], 0.55),
+                hovertemplate="%{y}<extra>" + team + "</extra>",
+            )
+        )
+    figure.update_xaxes(tickformat="%d %b %Y")
+    # Stacked areas list their legend bottom-up by default; keep the teams' alphabetical order.
+    figure.update_layout(legend={"traceorder": "normal"})
+    return figure
+
+
+def outcome_chart(
+    months: list[str],
+    actual: list[object],
+    expected: list[object],
+    *,
+    target_value: float | None,
+    target_label: str,
+    unit: str,
+) -> go.Figure:
+    """An outcome's KPI by month: actual against the expected trajectory and the target."""
+    figure = _style(go.Figure(), height=300, y_title=unit or None)
+    figure.add_trace(
+        go.Scatter(
+            x=months,
+            y=expected,
+            name="expected",
+            mode="lines",
+            line={"color": EXPECTED_COLOUR, "width": 2, "dash": "dash"},
+            hovertemplate="expected %{y:,.2f}<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=months,
+            y=actual,
+            name="actual",
+            mode="lines+markers",
+            line={"color": ACTUAL_COLOUR, "width": 3},
+            marker={"size": 7},
+            hovertemplate="actual %{y:,.2f}<extra></extra>",
+        )
+    )
+    if target_value is not None:
+        figure.add_hline(
+            y=target_value,
+            line={"color": TARGET_COLOUR, "width": 1.5, "dash": "dot"},
+            annotation={
+                "text": target_label,
+                "font": {"size": 11, "color": TARGET_COLOUR},
+                "xanchor": "left",
+                "yanchor": "bottom",
+            },
+            annotation_position="top left",
+        )
+    figure.update_yaxes(rangemode="normal")
+    figure.update_xaxes(tickformat="%b %Y", dtick=_month_step(len(months)))
+    figure.update_layout(margin={"t": 56})
+    return figure
+
+
+def _month_step(month_count: int) -> str:
+    """Monthly ticks for a short history, quarterly or half-yearly ones when they would crowd."""
+    if month_count <= 7:
+        return "M1"
+    return "M3" if month_count <= 21 else "M6"
+
+
+def _translucent(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"

@@ -1,0 +1,20 @@
+"""The report's sections, in page order.
+
+Each is a function ``(ReportContext) -> Section`` that reads only what it needs from the marts:
+adding a section means writing one such function and listing it here.
+"""
+
+from pipelines.report.context import SectionBuilder
+from pipelines.report.sections.flow import cycle_time_section, throughput_section, wip_section
+from pipelines.report.sections.outcomes import outcomes_section
+from pipelines.report.sections.summary import summary_section
+
+SECTIONS: tuple[SectionBuilder, ...] = (
+    summary_section,
+    throughput_section,
+    cycle_time_section,
+    wip_section,
+    outcomes_section,
+)
+
+__all__ = ["SECTIONS"]

@@ -1,0 +1,548 @@
+"""The leadership report: figures, sections, badges, offline self-containment, determinism.
+
+The marts are hand-made in a temporary DuckDB file with the column names of the dbt contracts,
+so every figure below can be recomputed by reading the rows in ``seed_marts``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import plotly.offline
+import pytest
+
+from pipelines.lib.duckdb_connection import connection
+from pipelines.report import ReportResult, build_report
+from pipelines.report.charts import inline_plotlyjs
+from pipelines.report.fragments import format_number, format_share
+from pipelines.report.period import ReportPeriod
+from pipelines.report.queries import MartReader, weekly_flow
+from pipelines.report.sections.flow import _complete_daily_grid
+from pipelines.report.sections.gaps import NO_OUTCOMES, NO_TASKS
+
+AS_OF = dt.date(2026, 10, 15)  # a Thursday
+
+MARTS_DDL = {
+    "fct_tasks": """
+        create table marts.fct_tasks (
+            task_key varchar, source varchar, task_id varchar, title varchar, team varchar,
+            project varchar, task_type varchar, flow_item_type varchar, current_status varchar,
+            current_category varchar, created_at timestamp, started_at timestamp,
+            first_completed_at timestamp, completed_at timestamp, cancelled_at timestamp,
+            lead_time_days double, cycle_time_days double, reopen_count integer,
+            is_completed boolean, is_cancelled boolean, workstream_id varchar,
+            outcome_id varchar, is_linked boolean
+        )""",
+    "fct_daily_flow": """
+        create table marts.fct_daily_flow (
+            flow_date date, team varchar, status_category varchar, task_count integer,
+            is_wip_category boolean
+        )""",
+    "mart_flow_weekly": """
+        create table marts.mart_flow_weekly (
+            week_start date, team varchar, throughput integer, arrivals integer,
+            net_flow integer, lead_time_p50_days double, lead_time_p85_days double,
+            lead_time_p95_days double, cycle_time_p50_days double, cycle_time_p85_days double,
+            cycle_time_p95_days double, avg_daily_wip double, flow_efficiency double
+        )""",
+    "dim_outcomes": """
+        create table marts.dim_outcomes (
+            outcome_id varchar, statement varchar, kpi_id varchar, kpi_name varchar,
+            unit varchar, direction varchar, baseline_value double, baseline_on date,
+            target_value double, target_on date, owner varchar, workstream_count integer
+        )""",
+    "mart_outcome_progress": """
+        create table marts.mart_outcome_progress (
+            outcome_id varchar, kpi_id varchar, month date, evaluated_on date,
+            baseline_value double, target_value double, actual_value double,
+            observation_count integer, last_observed_on date,
+            days_since_last_observation integer, progress double, expected_progress double,
+            expected_value double, status varchar
+        )""",
+}
+
+# (task_key, team, created_at, completed_at, is_completed, is_cancelled)
+TASKS = [
+    ("jira:A-1", "Alpha", "2026-08-01 09:00", "2026-10-03 10:00", True, False),
+    ("jira:A-2", "Alpha", "2026-09-01 09:00", "2026-09-30 23:30", True, False),
+    ("jira:A-3", "Alpha", "2026-10-01 09:00", None, False, False),
+    # completed exactly at midnight on the month boundary: October, not September
+    ("jira:B-1", "Beta", "2026-07-10 09:00", "2026-10-01 00:00", True, False),
+    ("jira:B-2", "Beta", "2026-09-15 09:00", None, False, True),
+    ("jira:G-1", "Gamma", "2026-09-20 09:00", "2026-10-14 16:00", True, False),
+    ("jira:G-2", "Gamma", "2026-10-02 09:00", None, False, False),
+    ("jira:G-3", "Gamma", "2026-10-10 09:00", "2026-10-12 11:00", True, False),
+]
+
+# (flow_date, team, status_category, task_count, is_wip_category)
+DAILY_FLOW = [
+    ("2026-09-30", "Alpha", "in_progress", 4, True),
+    ("2026-09-30", "Beta", "waiting", 2, True),
+    ("2026-09-30", "Alpha", "done", 7, False),
+    ("2026-10-14", "Alpha", "in_progress", 1, True),
+    ("2026-10-14", "Gamma", "in_progress", 1, True),
+    ("2026-10-15", "Alpha", "in_progress", 2, True),
+    ("2026-10-15", "Beta", "waiting", 1, True),
+    ("2026-10-15", "Gamma", "in_progress", 2, True),
+    ("2026-10-15", "Gamma", "done", 9, False),
+]
+
+# (week_start, team, throughput, cycle_time_p50_days, cycle_time_p85_days)
+WEEKLY_FLOW = [
+    ("2026-04-13", "Alpha", 3, 2.0, 4.0),
+    ("2026-04-20", "Alpha", 1, 3.0, 5.0),
+    ("2026-09-28", "Alpha", 2, 4.0, 6.5),
+    ("2026-09-28", "Beta", 1, 10.0, 12.0),
+    ("2026-10-05", "Beta", 0, None, None),
+    ("2026-10-12", "Gamma", 2, 1.5, 2.0),
+]
+
+OUTCOMES = [
+    (
+        "O-INV",
+        "Reduce invoice processing time from 5 to 2 days",
+        "invoice_days",
+        "Invoice processing time",
+        "days",
+        "decrease",
+        5.0,
+        "2026-07-01",
+        2.0,
+        "2027-01-01",
+        "Finance operations",
+        1,
+    ),
+    (
+        "O-ADO",
+        "Raise self-service adoption from 20% to 60%",
+        "self_service_share",
+        "Self-service share",
+        "%",
+        "increase",
+        20.0,
+        "2026-08-01",
+        60.0,
+        "2026-12-01",
+        None,
+        2,
+    ),
+]
+
+# (outcome_id, month, actual, expected_value, progress, expected_progress, status, days since)
+PROGRESS = [
+    ("O-INV", "2026-07-01", 5.0, 5.0, 0.0, 0.0, "on_track", 2),
+    ("O-INV", "2026-08-01", 4.9, 4.5, 0.0333, 0.1667, "at_risk", 5),
+    ("O-INV", "2026-09-01", 4.7, 4.0, 0.1, 0.3333, "at_risk", 9),
+    ("O-INV", "2026-10-01", 4.4, 3.5, 0.2, 0.5, "off_track", 12),
+    ("O-ADO", "2026-08-01", 20.0, 20.0, 0.0, 0.0, "on_track", 1),
+    ("O-ADO", "2026-09-01", 31.0, 30.0, 0.275, 0.25, "on_track", 4),
+    ("O-ADO", "2026-10-01", 42.0, 40.0, 0.55, 0.5, "on_track", 3),
+]
+
+
+def create_marts(path: Path) -> Path:
+    """The five marts the report reads, with the contract's column names and no rows."""
+    with connection(path) as con:
+        con.execute("create schema marts")
+        for ddl in MARTS_DDL.values():
+            con.execute(ddl)
+    return path
+
+
+def seed_marts(path: Path) -> Path:
+    create_marts(path)
+    with connection(path) as con:
+        con.executemany(
+            """
+            insert into marts.fct_tasks (task_key, team, created_at, completed_at,
+                is_completed, is_cancelled)
+            values (?, ?, ?::timestamp, ?::timestamp, ?, ?)
+            """,
+            TASKS,
+        )
+        con.executemany("insert into marts.fct_daily_flow values (?::date, ?, ?, ?, ?)", DAILY_FLOW)
+        con.executemany(
+            """
+            insert into marts.mart_flow_weekly (week_start, team, throughput,
+                cycle_time_p50_days, cycle_time_p85_days)
+            values (?::date, ?, ?, ?, ?)
+            """,
+            WEEKLY_FLOW,
+        )
+        con.executemany(
+            """
+            insert into marts.dim_outcomes
+            values (?, ?, ?, ?, ?, ?, ?, ?::date, ?, ?::date, ?, ?)
+            """,
+            OUTCOMES,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_outcome_progress (outcome_id, month, actual_value,
+                expected_value, progress, expected_progress, status,
+                days_since_last_observation)
+            values (?, ?::date, ?, ?, ?, ?, ?, ?)
+            """,
+            PROGRESS,
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeded once per module: the report only ever opens it read-only."""
+    return seed_marts(tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="module")
+def october(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, str]:
+    """The as-of month's report, built once and only read by the tests that use it."""
+    result = build_report(warehouse, tmp_path_factory.mktemp("reports"), as_of=AS_OF)
+    return result, result.paths[0].read_text(encoding="utf-8")
+
+
+def figure(page: str, key: str) -> str:
+    """The value shown in the summary tile ``key``."""
+    match = re.search(
+        rf'<div class="tile" data-figure="{key}"><div class="tile-value">([^<]*)</div>', page
+    )
+    assert match, f"no summary tile {key}"
+    return match.group(1)
+
+
+def outcome_card(page: str, outcome_id: str) -> str:
+    match = re.search(
+        rf'<article class="card outcome" data-outcome="{outcome_id}">.*?</article>', page, re.S
+    )
+    assert match, f"no card for {outcome_id}"
+    return match.group(0)
+
+
+def table_row(page: str, statement: str) -> list[str]:
+    """The cells of the outcome table row whose first cell is ``statement``."""
+    match = re.search(rf"<tr><td[^>]*>{re.escape(statement)}</td>(.*?)</tr>", page, re.S)
+    assert match, f"no table row for {statement}"
+    return [statement, *re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)]
+
+
+class ExternalReferences(HTMLParser):
+    """Collects every attribute that would make a browser fetch or link outside the file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in {"src", "href", "srcset", "action"} and value and not value.startswith("#"):
+                self.found.append((tag, name, value))
+
+
+def test_writes_the_month_and_latest_with_the_counts_used(october):
+    result, _ = october
+    reports = result.paths[0].parent
+    assert result == ReportResult(
+        paths=(reports / "2026-10.html", reports / "latest.html"),
+        month=dt.date(2026, 10, 1),
+        teams=3,
+        tasks=8,
+        outcomes=2,
+    )
+    assert (reports / "latest.html").read_bytes() == (reports / "2026-10.html").read_bytes()
+    assert sorted(p.name for p in reports.iterdir()) == ["2026-10.html", "latest.html"]
+
+
+def test_summary_shows_the_inserted_figures(october):
+    _, page = october
+    assert "3 teams · 8 tasks · 4 completed in October 2026 · 2 outcomes" in page
+    assert figure(page, "teams") == "3"
+    assert figure(page, "tasks") == "8"
+    # A-1, B-1 (midnight on 1 October), G-1, G-3; A-2 finished on 30 September
+    assert figure(page, "completed_in_month") == "4"
+    # 15 October: Alpha 2 + Beta 1 + Gamma 2; the 9 done tasks are not work in progress
+    assert figure(page, "wip") == "5"
+    assert "in progress on 2026-10-15" in page
+    assert figure(page, "outcomes") == "2"
+    counts = dict(re.findall(r'<li data-status="(\w+)">.*?<strong>(\d+)</strong></li>', page))
+    assert counts == {
+        "off_track": "1",
+        "at_risk": "0",
+        "no_data": "0",
+        "on_track": "1",
+        "achieved": "0",
+    }
+    assert "Data as of 2026-10-15." in page
+
+
+def test_every_section_has_its_title_in_page_and_contents(october):
+    _, page = october
+    titles = [
+        ("summary", "Summary"),
+        ("throughput", "Throughput per team"),
+        ("cycle-time", "Cycle time per team"),
+        ("wip", "Work in progress per team"),
+        ("outcomes", "Outcomes: actual vs expected vs target"),
+    ]
+    for number, (anchor, title) in enumerate(titles, start=1):
+        assert f'<li><a href="#{anchor}">{title}</a></li>' in page
+        assert (
+            f'<section class="report-section" id="{anchor}">\n'
+            f'    <h2><span class="number">{number}.</span>{title}</h2>'
+        ) in page
+    assert page.count("<strong>How to read this:</strong>") == len(titles)
+
+
+def test_every_chart_has_a_fixed_id(october):
+    _, page = october
+    assert re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', page) == [
+        "chart-throughput",
+        "chart-cycle-time",
+        "chart-wip",
+        "chart-outcome-1-o-inv",
+        "chart-outcome-2-o-ado",
+    ]
+
+
+def test_off_track_outcome_shows_its_badge_and_comes_first(october):
+    _, page = october
+    invoice = outcome_card(page, "O-INV")
+    assert '<span class="badge status-off-track">Off track</span>' in invoice
+    assert "Reduce invoice processing time from 5 to 2 days" in invoice
+    assert "owner: Finance operations" in invoice
+    adoption = outcome_card(page, "O-ADO")
+    assert '<span class="badge status-on-track">On track</span>' in adoption
+    assert page.index('data-outcome="O-INV"') < page.index('data-outcome="O-ADO"')
+
+
+def test_outcome_table_row_reads_the_report_month(october):
+    _, page = october
+    assert table_row(page, "Reduce invoice processing time from 5 to 2 days") == [
+        "Reduce invoice processing time from 5 to 2 days",
+        "Invoice processing time (lower is better)",
+        '<span class="nowrap">5 days → 2 days</span><br>'
+        '<span class="muted nowrap">2026-07-01 → 2027-01-01</span>',
+        "4.4 days",
+        "20%",
+        "50%",
+        '<span class="badge status-off-track">Off track</span>',
+        "12",
+    ]
+    assert table_row(page, "Raise self-service adoption from 20% to 60%")[3:] == [
+        "42%",
+        "55%",
+        "50%",
+        '<span class="badge status-on-track">On track</span>',
+        "3",
+    ]
+
+
+def test_outcome_chart_runs_from_baseline_to_the_report_month(october):
+    _, page = october
+    script = page[page.index('"chart-outcome-1-o-inv",') :]
+    script = script[: script.index("</script>")]
+    assert '"x":["2026-07-01","2026-08-01","2026-09-01","2026-10-01"]' in script
+    assert '"y":[5.0,4.9,4.7,4.4]' in script
+    assert '"y":[5.0,4.5,4.0,3.5]' in script
+    assert "target 2 days by 2027-01-01" in script
+
+
+def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
+    _, page = october
+    assert page.count(inline_plotlyjs()) == 1
+    assert page.count("plotly.js v") == inline_plotlyjs().count("plotly.js v")
+    for reference in ('src="http', "src='http", 'href="http', "href='http", "<link", "@import"):
+        assert reference not in page
+    assert "url(" not in page.replace(inline_plotlyjs(), "")
+    parser = ExternalReferences()
+    parser.feed(page)
+    assert parser.found == []
+    # plotly.js, one per chart, and the redraw of the charts for printing
+    assert parser.tags.count("script") == 1 + 5 + 1
+
+
+def test_plotly_bundle_only_escapes_the_h_of_attribute_urls():
+    bundle = inline_plotlyjs()
+    original = plotly.offline.get_plotlyjs()
+    assert 'href="http' in original
+    assert bundle.replace("\\u0068ttp", "http") == original
+    assert len(bundle) - len(original) == 5 * original.count('href="http') + 5 * original.count(
+        "href='http"
+    )
+
+
+def test_two_builds_give_identical_bytes(warehouse, tmp_path):
+    first = build_report(warehouse, tmp_path / "one", as_of=AS_OF)
+    second = build_report(warehouse, tmp_path / "two", as_of=AS_OF)
+    assert first.paths[0].read_bytes() == second.paths[0].read_bytes()
+
+
+def test_older_month_does_not_replace_latest(warehouse, tmp_path):
+    reports = tmp_path / "reports"
+    build_report(warehouse, reports, as_of=AS_OF)
+    latest_before = (reports / "latest.html").read_bytes()
+    latest_mtime = (reports / "latest.html").stat().st_mtime_ns
+
+    result = build_report(warehouse, reports, as_of=AS_OF, month=dt.date(2026, 9, 17))
+
+    assert result.paths == (reports / "2026-09.html",)
+    assert (result.month, result.teams, result.tasks, result.outcomes) == (
+        dt.date(2026, 9, 1),
+        3,
+        5,
+        2,
+    )
+    assert (reports / "latest.html").read_bytes() == latest_before
+    assert (reports / "latest.html").stat().st_mtime_ns == latest_mtime
+    page = result.paths[0].read_text(encoding="utf-8")
+    assert "<h1>September 2026</h1>" in page
+    assert figure(page, "completed_in_month") == "1"  # A-2 only; B-1 closed at 1 October 00:00
+    assert figure(page, "wip") == "6"  # 30 September: Alpha 4 + Beta 2
+    assert '<span class="badge status-at-risk">At risk</span>' in outcome_card(page, "O-INV")
+    assert "2026-10-01" not in outcome_card(page, "O-INV")
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "2026-09.html",
+        "2026-10.html",
+        "latest.html",
+    ]
+
+
+def test_a_month_after_as_of_is_refused(warehouse, tmp_path):
+    with pytest.raises(ValueError, match="report month 2026-11 is after the as-of date 2026-10-15"):
+        build_report(warehouse, tmp_path / "reports", as_of=AS_OF, month=dt.date(2026, 11, 1))
+    assert not (tmp_path / "reports").exists()
+
+
+def test_empty_marts_still_build_and_say_what_is_missing(tmp_path):
+    warehouse = create_marts(tmp_path / "warehouse.duckdb")
+    result = build_report(warehouse, tmp_path / "reports", as_of=AS_OF)
+    page = result.paths[0].read_text(encoding="utf-8")
+
+    assert (result.teams, result.tasks, result.outcomes) == (0, 0, 0)
+    assert NO_OUTCOMES == (
+        "No outcomes are defined yet: add kpis/ and outcomes/ files to the landing folder."
+    )
+    assert page.count(NO_OUTCOMES) == 2  # in "What is missing" and in the outcomes section
+    assert page.count(NO_TASKS) == 4  # "What is missing" and the three flow sections
+    assert figure(page, "completed_in_month") == "0"
+    assert figure(page, "wip") == "—"
+    assert 'class="plotly-graph-div"' not in page
+    assert page.count(inline_plotlyjs()) == 1
+
+
+def test_tasks_without_outcomes_show_flow_and_the_outcome_notice(tmp_path):
+    warehouse = seed_marts(tmp_path / "warehouse.duckdb")
+    with connection(warehouse) as con:
+        con.execute("delete from marts.dim_outcomes")
+        con.execute("delete from marts.mart_outcome_progress")
+    page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
+
+    outcomes = page[page.index('id="outcomes"') :]
+    assert NO_OUTCOMES in outcomes
+    assert 'id="chart-throughput"' in page
+    assert 'class="tile" data-figure="outcomes"><div class="tile-value">0<' in page
+
+
+def test_a_warehouse_without_marts_names_them(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connection(warehouse) as con:
+        con.execute("create schema raw")
+    page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
+    assert (
+        "The warehouse has no marts.fct_tasks, marts.fct_daily_flow, marts.mart_flow_weekly, "
+        "marts.dim_outcomes, marts.mart_outcome_progress: run the pipeline to build every mart."
+    ) in page
+    assert NO_OUTCOMES in page
+
+
+def test_a_missing_warehouse_file_fails_loudly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="warehouse file not found"):
+        build_report(tmp_path / "absent.duckdb", tmp_path / "reports", as_of=AS_OF)
+    assert not (tmp_path / "absent.duckdb").exists()
+
+
+def test_period_windows():
+    current = ReportPeriod.resolve(AS_OF)
+    assert (current.month, current.data_end, current.is_as_of_month) == (
+        dt.date(2026, 10, 1),
+        AS_OF,
+        True,
+    )
+    assert current.trend_first_week == dt.date(2026, 4, 20)  # 26 Mondays up to 12 October
+    assert current.trend_first_day == dt.date(2026, 4, 17)  # 182 days up to 15 October
+    older = ReportPeriod.resolve(AS_OF, dt.date(2026, 9, 17))
+    assert (older.month, older.data_end, older.is_as_of_month, older.slug, older.label) == (
+        dt.date(2026, 9, 1),
+        dt.date(2026, 9, 30),
+        False,
+        "2026-09",
+        "September 2026",
+    )
+    assert older.trend_first_week == dt.date(2026, 4, 6)
+    december = ReportPeriod.resolve(dt.date(2026, 12, 31))
+    assert (december.next_month, december.data_end) == (dt.date(2027, 1, 1), dt.date(2026, 12, 31))
+
+
+def test_weekly_flow_keeps_the_26_weeks_that_end_with_the_period(warehouse):
+    with connection(warehouse, read_only=True) as con:
+        marts = MartReader(con)
+        october = weekly_flow(marts, ReportPeriod.resolve(AS_OF))
+        september = weekly_flow(marts, ReportPeriod.resolve(AS_OF, dt.date(2026, 9, 1)))
+    assert list(zip(october["week_start"], october["team"], strict=True)) == [
+        ("2026-04-20", "Alpha"),
+        ("2026-09-28", "Alpha"),
+        ("2026-09-28", "Beta"),
+        ("2026-10-05", "Beta"),
+        ("2026-10-12", "Gamma"),
+    ]
+    assert list(zip(september["week_start"], september["team"], strict=True)) == [
+        ("2026-04-13", "Alpha"),
+        ("2026-04-20", "Alpha"),
+        ("2026-09-28", "Alpha"),
+        ("2026-09-28", "Beta"),
+    ]
+
+
+def test_partial_week_is_explained(october):
+    _, page = october
+    assert (
+        "The paler last bar is the week of 2026-10-12, which runs past 2026-10-15 and is not "
+        "complete."
+    ) in page
+
+
+def test_daily_wip_grid_fills_days_and_teams_without_rows_with_zero():
+    daily = pd.DataFrame(
+        {
+            "flow_date": ["2026-10-01", "2026-10-01", "2026-10-03"],
+            "team": ["Beta", "Alpha", "Alpha"],
+            "wip": [2, 3, 1],
+        }
+    )
+    days, wip = _complete_daily_grid(daily)
+    assert days == ["2026-10-01", "2026-10-02", "2026-10-03"]
+    assert wip == {"Alpha": [3, 0, 1], "Beta": [2, 0, 0]}
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (None, "days", "—"),
+        (1234.5, None, "1,234.5"),
+        (42.0, "%", "42%"),
+        (4.4, "days", "4.4 days"),
+        (-0.001, "", "0"),
+        (2.0 / 3.0, "h", "0.67 h"),
+    ],
+)
+def test_format_number(value, unit, expected):
+    assert format_number(value, unit) == expected
+
+
+def test_format_share():
+    assert (format_share(0.2), format_share(1.256), format_share(None)) == ("20%", "126%", "—")
