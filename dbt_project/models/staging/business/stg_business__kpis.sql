@@ -1,3 +1,5 @@
+-- One row per KPI. The PMO re-sends definition files; the same kpi_id in two files keeps
+-- the row from the file that sorts last, so a re-sent file never doubles a definition.
 with
 
 source as (
@@ -27,6 +29,17 @@ renamed as (
 
     from source
 
+),
+
+deduplicated as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by kpi_id
+        order by source_file desc, source_row desc
+    ) = 1
+
 )
 
-select * from renamed
+select * from deduplicated

@@ -1,3 +1,6 @@
+-- One row per workstream. The PMO re-sends definition files; the same workstream_id in two
+-- files keeps the row from the file that sorts last, so a re-sent file never doubles a
+-- definition.
 with
 
 source as (
@@ -24,6 +27,17 @@ renamed as (
 
     from source
 
+),
+
+deduplicated as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by workstream_id
+        order by source_file desc, source_row desc
+    ) = 1
+
 )
 
-select * from renamed
+select * from deduplicated
