@@ -49,9 +49,11 @@ def test_every_layer_is_an_asset(asset_graph):
     keys = {key.to_user_string() for key in asset_graph.get_all_asset_keys()}
     for table in RAW_TABLES:
         assert f"raw/{table}" in keys
-    for model in [*MARTS, "stg_tracker__tasks", "int_status_changes_windowed_to_intervals"]:
-        assert model in keys
-    assert {"leadership_report", "published_warehouse", "status_categories"} <= keys
+    for mart in MARTS:
+        assert f"marts/{mart}" in keys
+    assert "staging/stg_tracker__tasks" in keys
+    assert "intermediate/int_status_changes_windowed_to_intervals" in keys
+    assert {"leadership_report", "published_warehouse", "config/status_categories"} <= keys
 
 
 def test_groups_follow_the_layers(asset_graph):
@@ -59,10 +61,10 @@ def test_groups_follow_the_layers(asset_graph):
         return asset_graph.get(dg.AssetKey.from_user_string(name)).group_name
 
     assert group("raw/tasks") == "ingest"
-    assert group("stg_tracker__tasks") == "staging"
-    assert group("int_status_changes_windowed_to_intervals") == "intermediate"
-    assert group("fct_tasks") == "marts"
-    assert group("status_categories") == "config"
+    assert group("staging/stg_tracker__tasks") == "staging"
+    assert group("intermediate/int_status_changes_windowed_to_intervals") == "intermediate"
+    assert group("marts/fct_tasks") == "marts"
+    assert group("config/status_categories") == "config"
     assert group("leadership_report") == "report"
     assert group("published_warehouse") == "publish"
 
@@ -71,20 +73,22 @@ def test_publish_waits_on_every_mart_and_the_report(asset_graph):
     parents = {
         k.to_user_string() for k in asset_graph.get(dg.AssetKey("published_warehouse")).parent_keys
     }
-    assert set(MARTS) | {"leadership_report"} <= parents
+    assert {f"marts/{m}" for m in MARTS} | {"leadership_report"} <= parents
 
 
 def test_dbt_tests_are_blocking_asset_checks(asset_graph):
     checks = list(asset_graph.asset_check_keys)
-    on_fct_tasks = [c for c in checks if c.asset_key == dg.AssetKey("fct_tasks")]
+    on_fct_tasks = [c for c in checks if c.asset_key == dg.AssetKey(["marts", "fct_tasks"])]
     assert any(c.name.startswith("unique_fct_tasks_task_key") for c in on_fct_tasks)
-    spec = defs.resolve_assets_def("fct_tasks").get_spec_for_check_key(on_fct_tasks[0])
+    spec = defs.resolve_assets_def(dg.AssetKey(["marts", "fct_tasks"])).get_spec_for_check_key(
+        on_fct_tasks[0]
+    )
     assert spec.blocking is True
 
 
 def test_writers_share_one_pool():
-    for key in ("raw/tasks", "fct_tasks", "published_warehouse"):
-        node = defs.resolve_assets_def(key).node_def
+    for key in ("raw/tasks", "marts/fct_tasks", "published_warehouse"):
+        node = defs.resolve_assets_def(dg.AssetKey.from_user_string(key)).node_def
         assert node.pool == "duckdb_writer", key
 
 
