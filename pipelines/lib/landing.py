@@ -1,0 +1,125 @@
+"""Landing-folder discovery: which files an ingest reads, proven to lie inside the landing folder.
+
+The landing folder has one sub-folder per kind of file (SPEC §4: ``jira/``, ``tasks/``, ``kpis/``,
+...). Only files directly inside a known sub-folder that match its patterns are read, in sorted
+order so every run reads them the same way. A path that resolves outside the landing folder (a
+symlink pointing elsewhere, a ``..`` component) is refused outright: an ingest must never become a
+way to read arbitrary files of the machine (RELIABILITY F4).
+
+Each file carries the SHA-256 of its bytes, so a file re-sent under another name is recognised and
+not loaded twice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_FOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class UnsafeLandingPathError(ValueError):
+    """A landing path resolves outside the landing folder; it is never read."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """One file to ingest."""
+
+    relative_path: (
+        str  # relative to the landing folder, POSIX slashes: the lineage ``_source_file``
+    )
+    path: Path  # resolved absolute path, checked to be inside the landing folder
+    sha256: str  # hex digest of the file's bytes
+
+
+def list_landing_files(
+    landing_dir: Path, folder: str, patterns: Sequence[str]
+) -> list[LandingFile]:
+    """The files directly in ``landing_dir/folder`` whose name matches a pattern, sorted by path.
+
+    Patterns are shell globs matched case-insensitively on the file name (``*.csv`` also finds
+    ``TASKS.CSV``). Hidden files (``.DS_Store``, editor backups) are skipped. A missing folder
+    holds no files. Raises ``UnsafeLandingPathError`` for any path that resolves outside the
+    landing folder.
+    """
+    root = landing_root(landing_dir)
+    base = _checked_folder(root, folder)
+    if base is None:
+        return []
+    files = []
+    for entry in sorted(base.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not _matches(entry.name, patterns):
+            continue
+        relative = f"{folder}/{entry.name}"
+        resolved = _inside(root, entry, relative)
+        if resolved.is_file():
+            files.append(LandingFile(relative, resolved, file_sha256(resolved)))
+    return files
+
+
+def unmatched_entries(landing_dir: Path, folder: str, patterns: Sequence[str]) -> list[str]:
+    """Entries of a known folder that are not read (other extensions, sub-folders)."""
+    root = landing_root(landing_dir)
+    base = _checked_folder(root, folder)
+    if base is None:
+        return []
+    return [
+        f"{folder}/{entry.name}"
+        for entry in sorted(base.iterdir(), key=lambda p: p.name)
+        if not entry.name.startswith(".")
+        and not (_matches(entry.name, patterns) and entry.resolve().is_file())
+    ]
+
+
+def unknown_folders(landing_dir: Path, known: Iterable[str]) -> list[str]:
+    """Sub-folders of the landing folder that no adapter reads (top-level files are ignored)."""
+    root = landing_root(landing_dir)
+    known_names = set(known)
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in known_names
+    )
+
+
+def landing_root(landing_dir: Path) -> Path:
+    """The landing folder, resolved; a clear error when it does not exist."""
+    root = Path(landing_dir).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"landing folder not found: {landing_dir}")
+    return root
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _checked_folder(root: Path, folder: str) -> Path | None:
+    if not _FOLDER_NAME.match(folder):
+        raise UnsafeLandingPathError(f"landing folder name {folder!r} is not a plain folder name")
+    base = root / folder
+    if not base.exists() and not base.is_symlink():
+        return None
+    resolved = _inside(root, base, folder)
+    return resolved if resolved.is_dir() else None
+
+
+def _inside(root: Path, path: Path, shown: str) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise UnsafeLandingPathError(
+            f"landing path {shown} resolves to {resolved}, outside the landing folder {root}; "
+            "refusing to read it (replace the link by a copy of the file)"
+        )
+    return resolved
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in patterns)

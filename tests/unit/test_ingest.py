@@ -1,0 +1,354 @@
+"""Ingest orchestration: both adapters into one build, idempotent re-runs, duplicate files,
+unsafe paths and the all-or-nothing transaction. Counts are worked out by hand from the fixtures
+(see test_jira_parser.py and test_canonical_loader.py for the rows themselves)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+import pipelines.lib.ingest as ingest_module
+from pipelines.lib.duckdb_connection import connect
+from pipelines.lib.ingest import (
+    FileLoad,
+    ingest_definitions,
+    ingest_impact,
+    ingest_task_tracker,
+)
+from pipelines.lib.landing import UnsafeLandingPathError, list_landing_files
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
+CANONICAL = FIXTURES / "canonical"
+KEY = b"ingest-test-key"
+LOADED_AT = dt.datetime(2026, 10, 1, 6, 0)
+
+LANDING_FILES = {
+    "jira/page-1.json": FIXTURES / "jira" / "page-1.json",
+    "tasks/tasks.csv": CANONICAL / "tasks.csv",
+    "tasks/notes.txt": "not a data file",
+    "task_status_changes/changes.csv": CANONICAL / "task_status_changes.csv",
+    "task_status_changes/old.csv": CANONICAL / "task_status_changes_without_changed_at.csv",
+    "kpis/kpis.csv": CANONICAL / "kpis.csv",
+    "outcomes/outcomes.csv": CANONICAL / "outcomes.csv",
+    "workstreams/workstreams.csv": CANONICAL / "workstreams.csv",
+    "workstream_rules/rules.csv": CANONICAL / "workstream_rules.csv",
+    "kpi_observations/obs.csv": CANONICAL / "kpi_observations.csv",
+    "confidence_surveys/survey.csv": CANONICAL / "confidence_surveys.csv",
+    "github/issues.json": "{}",
+    "demo_manifest.json": "{}",
+}
+RAW_TABLES = (
+    "tasks",
+    "task_status_changes",
+    "task_flags",
+    "kpis",
+    "outcomes",
+    "workstreams",
+    "workstream_rules",
+    "kpi_observations",
+    "confidence_surveys",
+    "load_log",
+    "quarantine",
+)
+
+
+def make_landing(root: Path, files: dict[str, str | Path]) -> Path:
+    for relative, content in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            target.write_bytes(content.read_bytes())
+        else:
+            target.write_text(content)
+    return root
+
+
+def ingest_all(con, landing: Path, run_id: str = "run-1"):
+    return (
+        ingest_task_tracker(con, landing, run_id=run_id, loaded_at=LOADED_AT, pseudonym_key=KEY),
+        ingest_definitions(con, landing, run_id=run_id, loaded_at=LOADED_AT),
+        ingest_impact(con, landing, run_id=run_id, loaded_at=LOADED_AT, pseudonym_key=KEY),
+    )
+
+
+def snapshot(con) -> dict[str, list[tuple]]:
+    return {
+        table: con.execute(f"select * from raw.{table} order by all").fetchall()
+        for table in RAW_TABLES
+    }
+
+
+def counts(con, table: str) -> dict[str, int]:
+    return dict(con.execute(f"select _source, count(*) from raw.{table} group by 1").fetchall())
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    return make_landing(tmp_path / "landing", LANDING_FILES)
+
+
+def test_both_adapters_load_exact_counts_per_table(landing):
+    con = connect()
+    tracker, definitions, impact = ingest_all(con, landing)
+
+    assert tracker.rows_loaded == {"tasks": 7, "task_status_changes": 13, "task_flags": 3}
+    assert tracker.rows_quarantined == {"tasks": 4, "task_status_changes": 2, "task_flags": 1}
+    assert counts(con, "tasks") == {"jira": 4, "canonical": 3}
+    assert counts(con, "task_status_changes") == {"jira": 10, "canonical": 3}
+    assert counts(con, "task_flags") == {"jira": 3}
+    assert definitions.rows_loaded == {
+        "kpis": 2,
+        "outcomes": 1,
+        "workstreams": 1,
+        "workstream_rules": 2,
+    }
+    assert definitions.rows_quarantined == {
+        "kpis": 1,
+        "outcomes": 0,
+        "workstreams": 0,
+        "workstream_rules": 0,
+    }
+    assert impact.rows_loaded == {"kpi_observations": 2, "confidence_surveys": 1}
+    assert impact.rows_quarantined == {"kpi_observations": 2, "confidence_surveys": 2}
+    assert con.execute(
+        "select table_name, count(*) from raw.quarantine group by 1 order by 1"
+    ).fetchall() == [
+        ("confidence_surveys", 2),
+        ("kpi_observations", 2),
+        ("kpis", 1),
+        ("task_flags", 1),
+        ("task_status_changes", 2),
+        ("tasks", 4),
+    ]
+
+
+def test_load_log_has_one_row_per_file_and_table_and_every_row_is_accounted_for(landing):
+    con = connect()
+    tracker, _, _ = ingest_all(con, landing)
+    logged = con.execute(
+        "select table_name, source_file, rows_read, rows_loaded, rows_quarantined, status "
+        "from raw.load_log order by table_name, source_file"
+    ).fetchall()
+    assert logged == [
+        ("confidence_surveys", "confidence_surveys/survey.csv", 3, 1, 2, "loaded"),
+        ("kpi_observations", "kpi_observations/obs.csv", 4, 2, 2, "loaded"),
+        ("kpis", "kpis/kpis.csv", 3, 2, 1, "loaded"),
+        ("outcomes", "outcomes/outcomes.csv", 1, 1, 0, "loaded"),
+        ("task_flags", "jira/page-1.json", 4, 3, 1, "loaded"),
+        ("task_status_changes", "jira/page-1.json", 11, 10, 1, "loaded"),
+        ("task_status_changes", "task_status_changes/changes.csv", 3, 3, 0, "loaded"),
+        ("task_status_changes", "task_status_changes/old.csv", 1, 0, 1, "rejected"),
+        ("tasks", "jira/page-1.json", 5, 4, 1, "loaded"),
+        ("tasks", "tasks/tasks.csv", 6, 3, 3, "loaded"),
+        ("workstream_rules", "workstream_rules/rules.csv", 2, 2, 0, "loaded"),
+        ("workstreams", "workstreams/workstreams.csv", 1, 1, 0, "loaded"),
+    ]
+    assert all(read == loaded + quarantined for _, _, read, loaded, quarantined, _ in logged)
+    # the log agrees with the tables it describes
+    assert con.execute(
+        "select count(*) from raw.quarantine q where not exists (select 1 from raw.load_log l "
+        "where l.table_name = q.table_name and l.source_file = q.source_file)"
+    ).fetchall() == [(0,)]
+    assert tracker.files[0] == FileLoad(
+        table_name="tasks",
+        source="jira",
+        source_file="jira/page-1.json",
+        file_hash=hashlib.sha256((FIXTURES / "jira" / "page-1.json").read_bytes()).hexdigest(),
+        rows_read=5,
+        rows_loaded=4,
+        rows_quarantined=1,
+        status="loaded",
+        message="1 record quarantined",
+    )
+
+
+def test_warnings_name_unknown_folders_ignored_files_drift_and_rejections(landing):
+    tracker = ingest_task_tracker(
+        connect(), landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+    )
+    assert tracker.warnings == [
+        "landing folder github/ is not read by any adapter; its files are ignored (known "
+        "folders: jira, tasks, task_status_changes, task_flags, kpis, outcomes, workstreams, "
+        "workstream_rules, kpi_observations, confidence_surveys)",
+        "tasks/notes.txt is ignored: only *.csv and *.parquet files are read in tasks/",
+        "jira/page-1.json: issue OWH-4 has a truncated changelog (3 of 5 histories exported); "
+        "its 2 missing histories are not loaded: export the issue's full changelog",
+        "jira/page-1.json: 1 record for tasks quarantined (see raw.quarantine)",
+        "jira/page-1.json: 1 record for task_status_changes quarantined (see raw.quarantine)",
+        "jira/page-1.json: 1 record for task_flags quarantined (see raw.quarantine)",
+        "tasks/tasks.csv: extra columns kept in _extra: estimate_note",
+        "tasks/tasks.csv: 3 records for tasks quarantined (see raw.quarantine)",
+        "task_status_changes/old.csv: missing required columns: changed_at (the file has: "
+        "source, task_id, from_status, to_status, author); the file is rejected, nothing of it "
+        "is loaded",
+    ]
+
+
+def test_running_the_same_ingest_twice_gives_the_same_content(landing):
+    con = connect()
+    ingest_all(con, landing)
+    first = snapshot(con)
+    ingest_all(con, landing)
+    assert snapshot(con) == first
+    assert len(first["tasks"]) == 7
+
+
+def test_a_retry_under_another_run_id_replaces_the_log_instead_of_doubling_it(landing):
+    con = connect()
+    ingest_all(con, landing, run_id="root-run")
+    ingest_all(con, landing, run_id="re-execution")
+    assert con.execute("select distinct run_id from raw.load_log").fetchall() == [("re-execution",)]
+    assert con.execute("select distinct run_id from raw.quarantine").fetchall() == [
+        ("re-execution",)
+    ]
+    assert con.execute("select count(*) from raw.load_log").fetchall() == [(12,)]
+
+
+def test_a_file_with_the_same_bytes_is_logged_as_duplicate_and_loaded_once(tmp_path):
+    landing = make_landing(
+        tmp_path / "landing",
+        {
+            "tasks/2026-09-01.csv": CANONICAL / "tasks.csv",
+            "tasks/2026-09-01-resent.csv": CANONICAL / "tasks.csv",
+        },
+    )
+    con = connect()
+    result = ingest_task_tracker(
+        con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+    )
+    # "-resent" sorts before ".csv", so the resent copy is read first and the other is the copy
+    assert [(f.source_file, f.status, f.rows_read, f.message) for f in result.files] == [
+        ("tasks/2026-09-01-resent.csv", "loaded", 6, "3 rows quarantined; extra columns kept in "
+         "_extra: estimate_note"),
+        ("tasks/2026-09-01.csv", "duplicate_file", 0, "same bytes as tasks/2026-09-01-resent.csv; "
+         "this copy is not read again"),
+    ]  # fmt: skip
+    assert con.execute("select count(*), count(distinct task_id) from raw.tasks").fetchall() == [
+        (3, 3)
+    ]
+    assert result.rows_quarantined["tasks"] == 3
+
+
+def test_a_duplicated_jira_page_is_logged_for_each_of_its_tables(tmp_path):
+    page = FIXTURES / "jira" / "page-1.json"
+    landing = make_landing(tmp_path / "landing", {"jira/a.json": page, "jira/b.json": page})
+    result = ingest_task_tracker(
+        connect(), landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+    )
+    assert [(f.source_file, f.table_name, f.status) for f in result.files] == [
+        ("jira/a.json", "tasks", "loaded"),
+        ("jira/a.json", "task_status_changes", "loaded"),
+        ("jira/a.json", "task_flags", "loaded"),
+        ("jira/b.json", "tasks", "duplicate_file"),
+        ("jira/b.json", "task_status_changes", "duplicate_file"),
+        ("jira/b.json", "task_flags", "duplicate_file"),
+    ]
+    assert result.rows_loaded == {"tasks": 4, "task_status_changes": 10, "task_flags": 3}
+
+
+def test_a_page_that_is_not_json_is_rejected_with_one_quarantine_row(tmp_path):
+    landing = make_landing(tmp_path / "landing", {"jira/broken.json": '{"issues": [\n  {]}'})
+    con = connect()
+    result = ingest_task_tracker(
+        con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+    )
+    message = (
+        "jira/broken.json: not valid JSON (Expecting property name enclosed in double quotes: "
+        "line 2 column 4 (char 16))"
+    )
+    logged = [(f.table_name, f.status, f.rows_read, f.rows_quarantined) for f in result.files]
+    assert logged == [
+        ("tasks", "rejected", 1, 1),
+        ("task_status_changes", "rejected", 0, 0),
+        ("task_flags", "rejected", 0, 0),
+    ]
+    assert {f.message for f in result.files} == {message}
+    assert con.execute(
+        "select table_name, source, source_row, line, reason, raw_text from raw.quarantine"
+    ).fetchall() == [
+        (
+            "tasks",
+            "jira",
+            None,
+            2,
+            "file rejected: not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 2 column 4 (char 16))",
+            '{"issues": [\n  {]}',
+        )
+    ]
+
+
+def test_a_symlink_pointing_outside_the_landing_folder_is_refused(landing, tmp_path):
+    con = connect()
+    ingest_task_tracker(con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY)
+    before = snapshot(con)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("source,task_id,title,task_type,created_at,status\n")
+    os.symlink(secret, landing / "tasks" / "zz-link.csv")
+    with pytest.raises(
+        UnsafeLandingPathError, match=r"landing path tasks/zz-link\.csv resolves to"
+    ):
+        ingest_task_tracker(con, landing, run_id="run-2", loaded_at=LOADED_AT, pseudonym_key=KEY)
+    assert snapshot(con) == before
+
+
+def test_a_folder_linked_outside_the_landing_folder_is_refused(tmp_path):
+    outside = make_landing(tmp_path / "elsewhere", {"kpis.csv": CANONICAL / "kpis.csv"})
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    os.symlink(outside, landing / "kpis")
+    with pytest.raises(UnsafeLandingPathError, match="landing path kpis resolves to"):
+        ingest_definitions(connect(), landing, run_id="run-1", loaded_at=LOADED_AT)
+
+
+def test_a_failure_inside_the_transaction_leaves_the_tables_as_they_were(landing, monkeypatch):
+    con = connect()
+    ingest_all(con, landing)
+    before = snapshot(con)
+    (landing / "tasks" / "tasks.csv").unlink()
+
+    def broken_load_log(*args, **kwargs):
+        raise RuntimeError("disk full while writing the load log")
+
+    monkeypatch.setattr(ingest_module, "_write_load_log", broken_load_log)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_task_tracker(con, landing, run_id="run-2", loaded_at=LOADED_AT, pseudonym_key=KEY)
+    assert snapshot(con) == before
+    # the staging tables are gone and the connection is usable again
+    assert con.execute(
+        "select count(*) from duckdb_tables() where table_name like 'owh_%'"
+    ).fetchall() == [(0,)]
+
+
+def test_a_landing_folder_with_only_task_data_gives_empty_definitions(tmp_path):
+    landing = make_landing(tmp_path / "landing", {"jira/p.json": FIXTURES / "jira" / "page-1.json"})
+    con = connect()
+    result = ingest_definitions(con, landing, run_id="run-1", loaded_at=LOADED_AT)
+    assert result.files == []
+    assert result.rows_loaded == {"kpis": 0, "outcomes": 0, "workstreams": 0, "workstream_rules": 0}
+    assert con.execute("select count(*) from raw.kpis").fetchall() == [(0,)]
+
+
+def test_a_missing_landing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="landing folder not found"):
+        ingest_definitions(connect(), tmp_path / "nope", run_id="r", loaded_at=LOADED_AT)
+
+
+def test_landing_files_are_sorted_hashed_and_hidden_files_skipped(tmp_path):
+    landing = make_landing(
+        tmp_path / "landing",
+        {"tasks/b.CSV": "b", "tasks/a.csv": "a", "tasks/.~lock.a.csv#": "x", "tasks/c.json": "c"},
+    )
+    files = list_landing_files(landing, "tasks", ("*.csv", "*.parquet"))
+    assert [(f.relative_path, f.sha256) for f in files] == [
+        ("tasks/a.csv", hashlib.sha256(b"a").hexdigest()),
+        ("tasks/b.CSV", hashlib.sha256(b"b").hexdigest()),
+    ]
+    assert files[0].path == (landing / "tasks" / "a.csv").resolve()
+    assert list_landing_files(landing, "kpis", ("*.csv",)) == []
+    with pytest.raises(UnsafeLandingPathError, match="not a plain folder name"):
+        list_landing_files(landing, "../tasks", ("*.csv",))
