@@ -1,0 +1,43 @@
+{#- Durations are decimal days (SPEC §5): hours / 24, never whole-day counts, so that a
+    three-hour review is 0.125 days and not 0 or 1. They are computed in whole microseconds
+    (exact integers) and turned into days once, at the end: a sum of integers does not depend on
+    the order in which parallel threads add it up, so a re-run gives byte-identical marts. -#}
+
+{#- Microseconds since 1970-01-01 00:00 of a naive timestamp, as an integer. -#}
+{% macro epoch_microseconds(timestamp) -%}
+    {{ return(adapter.dispatch('epoch_microseconds')(timestamp)) }}
+{%- endmacro %}
+
+{% macro default__epoch_microseconds(timestamp) -%}
+    {{ dbt.datediff("cast('1970-01-01 00:00:00' as timestamp)", timestamp, 'microsecond') }}
+{%- endmacro %}
+
+{% macro duckdb__epoch_microseconds(timestamp) -%}
+    epoch_us({{ timestamp }})
+{%- endmacro %}
+
+
+{#- Microseconds from `start_timestamp` to `end_timestamp`; null when either is null. -#}
+{% macro duration_microseconds(start_timestamp, end_timestamp) -%}
+    ({{ epoch_microseconds(end_timestamp) }} - {{ epoch_microseconds(start_timestamp) }})
+{%- endmacro %}
+
+
+{#- A number of microseconds (an integer expression, or a sum of them) as decimal days. -#}
+{% macro microseconds_to_days(microseconds) -%}
+    (({{ microseconds }}) / 86400000000.0)
+{%- endmacro %}
+
+
+{#- Days from `start_timestamp` to `end_timestamp` as a decimal; null when either is null. -#}
+{% macro duration_days(start_timestamp, end_timestamp) -%}
+    {{ microseconds_to_days(duration_microseconds(start_timestamp, end_timestamp)) }}
+{%- endmacro %}
+
+
+{#- Decimal days that were computed from whole microseconds, back to those microseconds: the
+    round trip is exact (a double holds 15 significant digits, centuries of microseconds), and
+    integers can then be summed in any order with the same result. -#}
+{% macro days_to_microseconds(days) -%}
+    cast(round(({{ days }}) * 86400000000) as bigint)
+{%- endmacro %}

@@ -1,0 +1,51 @@
+{#- Time arithmetic for flow metrics. Timestamps in the warehouse are naive UTC (DECISIONS.md);
+    days, weeks and "the end of the as_of day" belong to a team's local calendar. The conversions
+    are engine-specific, so each goes through adapter.dispatch: another adapter adds its own
+    `<adapter>__` implementation next to the duckdb one. -#}
+
+{#- A naive UTC timestamp as the naive wall-clock time in `time_zone` (an IANA name or column). -#}
+{% macro utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    {{ return(adapter.dispatch('utc_to_local_timestamp')(utc_timestamp, time_zone)) }}
+{%- endmacro %}
+
+{% macro default__utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    {{ exceptions.raise_compiler_error(
+        "utc_to_local_timestamp has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type() ~ "__utc_to_local_timestamp in macros/flow/time_zones.sql") }}
+{%- endmacro %}
+
+{#- `at time zone 'UTC'` reads the naive value as UTC (never the session zone), the second
+    `at time zone` renders it as wall-clock time in the target zone. -#}
+{% macro duckdb__utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    (({{ utc_timestamp }} at time zone 'UTC') at time zone {{ time_zone }})
+{%- endmacro %}
+
+
+{#- A naive wall-clock timestamp in `time_zone` as a naive UTC timestamp. -#}
+{% macro local_to_utc_timestamp(local_timestamp, time_zone) -%}
+    {{ return(adapter.dispatch('local_to_utc_timestamp')(local_timestamp, time_zone)) }}
+{%- endmacro %}
+
+{% macro default__local_to_utc_timestamp(local_timestamp, time_zone) -%}
+    {{ exceptions.raise_compiler_error(
+        "local_to_utc_timestamp has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type() ~ "__local_to_utc_timestamp in macros/flow/time_zones.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__local_to_utc_timestamp(local_timestamp, time_zone) -%}
+    (({{ local_timestamp }} at time zone {{ time_zone }}) at time zone 'UTC')
+{%- endmacro %}
+
+
+{#- The local calendar date of a naive UTC timestamp in `time_zone`. -#}
+{% macro local_date(utc_timestamp, time_zone) -%}
+    cast({{ utc_to_local_timestamp(utc_timestamp, time_zone) }} as date)
+{%- endmacro %}
+
+
+{#- The instant (naive UTC) at which the as_of day ends in `time_zone`: local midnight after it.
+    Open intervals and open tasks are measured up to this instant. -#}
+{% macro as_of_day_end_utc(time_zone) -%}
+    {{ local_to_utc_timestamp(
+        'cast(' ~ dbt.dateadd('day', 1, as_of_date()) ~ ' as timestamp)', time_zone) }}
+{%- endmacro %}
