@@ -39,7 +39,9 @@ test-fast: env ## Run the unit tests only
 lint: env ## ruff check, ruff format --check, sqlfluff lint
 	$(BIN)/ruff check pipelines tests
 	$(BIN)/ruff format --check pipelines tests
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
+	mkdir -p dbt_project/target/lint
+	OWH_DUCKDB_PATH=$(CURDIR)/dbt_project/target/lint/warehouse.duckdb \
+		$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
 
 format: env ## Format Python with ruff
 	$(BIN)/ruff format pipelines tests

@@ -52,7 +52,7 @@ def connect(
 def connection(
     path: str | Path | None = None, *, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that is closed on every exit path, so an exception never keeps the file locked."""
+    """A connection closed on every exit path: an exception never keeps the file locked."""
     con = connect(path, read_only=read_only)
     try:
         yield con

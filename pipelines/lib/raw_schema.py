@@ -56,7 +56,10 @@ LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column(
         "_source_row",
         "BIGINT",
-        description="1-based position of the record in its file (data row for CSV, issue/history index for JSON).",
+        description=(
+            "1-based position of the record in its file "
+            "(data row for CSV, issue/history index for JSON)."
+        ),
     ),
     Column(
         "_loaded_at", "TIMESTAMP", description="UTC time of the ingest run that loaded the row."
@@ -262,7 +265,7 @@ def table_ddl(table: RawTable) -> str:
 
 
 def create_raw_schema(con) -> None:
-    """Create schema ``raw`` with every canonical table, the load log and the quarantine (idempotent)."""
+    """Create schema ``raw``: every canonical table, the load log, the quarantine (idempotent)."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for table in TABLES.values():
         con.execute(table_ddl(table))

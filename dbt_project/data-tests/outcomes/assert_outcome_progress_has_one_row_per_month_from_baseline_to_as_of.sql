@@ -63,7 +63,8 @@ mismatches as (
     full outer join actual_spans
         on expected_spans.outcome_id = actual_spans.outcome_id
 
-    where expected_spans.outcome_id is null
+    where
+        expected_spans.outcome_id is null
         or actual_spans.outcome_id is null
         or actual_spans.first_month <> expected_spans.first_month
         or actual_spans.last_month <> expected_spans.last_month

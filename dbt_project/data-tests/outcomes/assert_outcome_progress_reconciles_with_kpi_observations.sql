@@ -23,7 +23,8 @@ recounted as (
         progress.month,
         sum(
             case
-                when observations.observed_on >= progress.month
+                when
+                    observations.observed_on >= progress.month
                     and observations.observed_on < {{ dbt.dateadd('month', 1, 'progress.month') }}
                     then 1
                 else 0

@@ -18,13 +18,15 @@ status_tolerances as (
 
     select
         max(
-            case when threshold_name = 'on_track_tolerance'
-                then cast(threshold_value as {{ type_double() }})
+            case
+                when threshold_name = 'on_track_tolerance'
+                    then cast(threshold_value as {{ type_double() }})
             end
         ) as on_track_tolerance,
         max(
-            case when threshold_name = 'at_risk_tolerance'
-                then cast(threshold_value as {{ type_double() }})
+            case
+                when threshold_name = 'at_risk_tolerance'
+                    then cast(threshold_value as {{ type_double() }})
             end
         ) as at_risk_tolerance
 
@@ -52,7 +54,7 @@ measured as (
         -- decrease KPI because its target lies below its baseline. Undefined when the target
         -- equals the baseline.
         (actual_value - baseline_value)
-            / nullif(target_value - baseline_value, 0) as progress,
+        / nullif(target_value - baseline_value, 0) as progress,
 
         -- share of the baseline → target window elapsed at the evaluation date, within [0, 1];
         -- a window of no length (target date not after the baseline date) counts as not started
@@ -63,7 +65,7 @@ measured as (
             else least(
                 greatest(
                     cast(days_elapsed as {{ type_double() }})
-                        / cast(days_in_window as {{ type_double() }}),
+                    / cast(days_in_window as {{ type_double() }}),
                     0.0
                 ),
                 1.0
@@ -81,23 +83,26 @@ classified as (
 
         -- where the KPI should stand today on a straight line from baseline to target
         measured.baseline_value
-            + measured.expected_progress * (measured.target_value - measured.baseline_value)
+        + measured.expected_progress * (measured.target_value - measured.baseline_value)
             as expected_value,
 
         -- precedence: no_data, achieved, on_track, at_risk, off_track. Comparisons use values
         -- rounded to 6 decimals so a progress exactly on a tolerance edge stays on its side
         -- whatever binary floating point does to the subtraction.
         case
-            when measured.progress is null
+            when
+                measured.progress is null
                 or measured.last_observed_on is null
                 or measured.days_since_last_observation > 2 * measured.cadence_days
                 then 'no_data'
             when round(measured.progress, 6) >= 1
                 then 'achieved'
-            when round(measured.progress - measured.expected_progress, 6)
+            when
+                round(measured.progress - measured.expected_progress, 6)
                 >= -status_tolerances.on_track_tolerance
                 then 'on_track'
-            when round(measured.progress - measured.expected_progress, 6)
+            when
+                round(measured.progress - measured.expected_progress, 6)
                 >= -status_tolerances.at_risk_tolerance
                 then 'at_risk'
             else 'off_track'
