@@ -69,11 +69,17 @@ def _print_event(kind: str, text: str) -> None:
 
 
 def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
+    from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
     from pipelines.runner import run_nightly
 
     if not landing.is_dir():
         console.print(f"[red]error:[/red] landing folder {landing} does not exist")
         raise typer.Exit(2)
+    try:
+        pseudonym_key_from_env(demo=demo)
+    except MissingPseudonymKeyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of})"
     )

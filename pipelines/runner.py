@@ -79,7 +79,9 @@ def run_nightly(
                     run_id=run_id,
                     tags=tags,
                     raise_on_error=False,
-                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                    # Failures are reported through on_event and the summary, with their cause;
+                    # the full event log stays in the instance for the Dagster UI.
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 )
         except BaseException as exc:  # reported below; the thread must not die silently
             outcome["error"] = exc
@@ -114,6 +116,8 @@ def run_nightly(
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause  # the user's exception, not Dagster's wrapper
             if error is not None:
                 summary.errors.append(f"{event.step_key}: {error.message.strip()}")
     return summary
