@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pipelines.demo.generator import generate_demo
 
+from pipelines.demo.generator import generate_demo
 from pipelines.runner import RunSummary, run_nightly
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"
