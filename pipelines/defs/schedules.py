@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.resources import AS_OF_TAG, resource_from_env
+from pipelines.defs.resources import AS_OF_TAG, WarehouseResource
 
 NIGHTLY_JOB_NAME = "nightly_build"
 SCHEDULE_TIMEZONE = "Europe/London"
@@ -72,8 +72,8 @@ def landing_fingerprint(landing_dir: Path) -> str:
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Starts a build when files in the landing folder are added or changed.",
 )
-def landing_files_sensor(context: dg.SensorEvaluationContext):
-    landing = resource_from_env().landing_path
+def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    landing = warehouse.landing_path
     fingerprint = landing_fingerprint(landing)
     if fingerprint == context.cursor:
         return dg.SkipReason(f"no new or changed files in {landing}")

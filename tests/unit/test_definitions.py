@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.schedules import (
     NIGHTLY_JOB_NAME,
     SCHEDULE_CRON,
@@ -119,17 +120,23 @@ def test_schedule_skips_while_a_run_is_in_progress():
         assert "still in progress" in skip.skip_message
 
 
-def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypatch):
-    monkeypatch.setenv("OWH_LANDING_DIR", str(tmp_path))
+def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path):
+    resources = {"warehouse": WarehouseResource(landing_dir=str(tmp_path))}
     (tmp_path / "tasks").mkdir()
     (tmp_path / "tasks" / "a.csv").write_text("source,task_id\n")
     with dg.instance_for_test() as instance:
-        first = landing_files_sensor(dg.build_sensor_context(instance=instance))
+        first = landing_files_sensor(
+            dg.build_sensor_context(instance=instance, resources=resources)
+        )
         assert isinstance(first, dg.RunRequest)
         cursor = first.run_key
-        unchanged = landing_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        unchanged = landing_files_sensor(
+            dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        )
         assert isinstance(unchanged, dg.SkipReason)
         (tmp_path / "tasks" / "b.csv").write_text("source,task_id\n")
-        changed = landing_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        changed = landing_files_sensor(
+            dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        )
         assert isinstance(changed, dg.RunRequest)
         assert changed.run_key != cursor
