@@ -41,3 +41,18 @@
 {% macro days_to_microseconds(days) -%}
     cast(round(({{ days }}) * 86400000000) as bigint)
 {%- endmacro %}
+
+{#- The part of an interval [start, end) that lies inside a window [window_start, window_end):
+    an open interval (end is null) runs to the window's end. Emits the columns clipped_start and
+    clipped_end; the caller keeps rows where clipped_end > clipped_start. -#}
+{% macro clip_to_window(start_timestamp, end_timestamp, window_start, window_end) -%}
+        case
+            when {{ start_timestamp }} > {{ window_start }} then {{ start_timestamp }}
+            else {{ window_start }}
+        end as clipped_start,
+        case
+            when {{ end_timestamp }} is null or {{ end_timestamp }} > {{ window_end }}
+                then {{ window_end }}
+            else {{ end_timestamp }}
+        end as clipped_end
+{%- endmacro %}

@@ -53,15 +53,10 @@ intervals_clipped as (
         task_windows.time_zone,
         intervals.is_active,
         intervals.is_blocked,
-        case
-            when intervals.entered_at > task_windows.window_start then intervals.entered_at
-            else task_windows.window_start
-        end as clipped_start,
-        case
-            when intervals.exited_at is null or intervals.exited_at > task_windows.window_end
-                then task_windows.window_end
-            else intervals.exited_at
-        end as clipped_end
+        {{ clip_to_window(
+            'intervals.entered_at', 'intervals.exited_at',
+            'task_windows.window_start', 'task_windows.window_end'
+        ) }}
 
     from intervals
     inner join task_windows
@@ -147,15 +142,10 @@ flags_clipped as (
     select
         task_flags.source,
         task_flags.task_id,
-        case
-            when task_flags.flagged_at > task_windows.window_start then task_flags.flagged_at
-            else task_windows.window_start
-        end as clipped_start,
-        case
-            when task_flags.unflagged_at is null or task_flags.unflagged_at > task_windows.window_end
-                then task_windows.window_end
-            else task_flags.unflagged_at
-        end as clipped_end
+        {{ clip_to_window(
+            'task_flags.flagged_at', 'task_flags.unflagged_at',
+            'task_windows.window_start', 'task_windows.window_end'
+        ) }}
 
     from task_flags
     inner join task_windows
