@@ -1,8 +1,12 @@
 -- One row per started task: the time it spent active, waiting and blocked between started_at
 -- and measured_until (completion, cancellation, or the end of the as_of day for an open task).
--- Interval parts outside that window do not count. Active and wait time split the window by
--- the status's is_active flag, so for a completed task they add up to its cycle time. Blocked
--- time is time in a blocked status or inside a flag interval, counted once where they overlap.
+-- Interval parts outside that window do not count. The window splits into three parts that add
+-- up to it (for a completed task, to its cycle time):
+--   active  time in a status flagged is_active
+--   wait    time in any other in_progress or waiting status (blocked statuses included)
+--   other   time back in a todo status after a backward move, or in done before a reopen
+-- Blocked time is time in a blocked status or inside a flag interval, counted once where they
+-- overlap.
 with
 
 intervals as (
@@ -51,6 +55,7 @@ intervals_clipped as (
         intervals.task_id,
         task_windows.team,
         task_windows.time_zone,
+        intervals.status_category,
         intervals.is_active,
         intervals.is_blocked,
         {{ clip_to_window(
@@ -83,7 +88,20 @@ status_time as (
         source,
         task_id,
         sum(case when is_active then duration_microseconds else 0 end) as active_microseconds,
-        sum(case when is_active then 0 else duration_microseconds end) as wait_microseconds
+        sum(
+            case
+                when not is_active and status_category in ('in_progress', 'waiting')
+                    then duration_microseconds
+                else 0
+            end
+        ) as wait_microseconds,
+        sum(
+            case
+                when not is_active and status_category not in ('in_progress', 'waiting')
+                    then duration_microseconds
+                else 0
+            end
+        ) as other_microseconds
 
     from intervals_in_window
     group by source, task_id
@@ -252,6 +270,8 @@ final as (
             as active_time_days,
         {{ microseconds_to_days('coalesce(status_time.wait_microseconds, 0)') }}
             as wait_time_days,
+        {{ microseconds_to_days('coalesce(status_time.other_microseconds, 0)') }}
+            as other_time_days,
         {{ microseconds_to_days('coalesce(blocked_time.blocked_microseconds, 0)') }}
             as blocked_time_days,
         {{ microseconds_to_days('coalesce(active_business_time.active_business_microseconds, 0)') }}

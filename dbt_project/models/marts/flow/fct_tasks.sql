@@ -77,6 +77,7 @@ tasks_joined as (
         task_milestones.completed_business_microseconds,
         task_times.active_time_days,
         task_times.wait_time_days,
+        task_times.other_time_days,
         task_times.blocked_time_days,
         task_times.active_time_business_days
 
@@ -165,6 +166,7 @@ final as (
         end as rework_time_days,
         active_time_days,
         wait_time_days,
+        other_time_days,
         blocked_time_days,
         case
             when cycle_time_days > 0 then active_time_days / cycle_time_days
