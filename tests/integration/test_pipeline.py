@@ -23,11 +23,15 @@ MARTS = {
     "dim_outcomes",
     "dim_workstreams",
     "fct_daily_flow",
+    "fct_daily_flow_by_column",
     "fct_kpi_observations",
     "fct_task_status_intervals",
     "fct_tasks",
+    "mart_aging_wip",
     "mart_flow_weekly",
+    "mart_flow_weekly_by_workstream",
     "mart_outcome_progress",
+    "mart_quality_monthly",
 }
 
 

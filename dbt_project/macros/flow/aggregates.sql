@@ -12,3 +12,17 @@
 {% macro duckdb__percentile_continuous(expression, fraction) -%}
     quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
+
+
+{#- The six lead and cycle time percentiles of the flow marts (p50, p85, p95, continuous) over
+    the group's completions, named `lead_time_p50_days{{ suffix }}` and so on. Completions done
+    without start have no cycle time and are left out of the cycle-time percentiles only. -#}
+{% macro flow_time_percentiles(suffix='') -%}
+    {%- for measure in ['lead_time', 'cycle_time'] -%}
+        {%- for percentile in [50, 85, 95] %}
+        {{ percentile_continuous(measure ~ '_days', percentile / 100) }}
+            as {{ measure }}_p{{ percentile }}_days{{ suffix }}
+            {%- if not loop.last or measure == 'lead_time' %},{% endif %}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endmacro %}

@@ -1,8 +1,10 @@
 -- One row per ISO week and team (grain: week_start x team): throughput, arrivals, net flow,
--- lead and cycle time percentiles, average daily WIP, flow efficiency and flow distribution.
--- Weeks start on Monday in the team's time zone and are half-open: a task completed at 00:00 on
--- a Monday counts in the week that Monday starts. Every team has a row for every week from its
--- first task creation to the as_of week, zero throughput included.
+-- lead and cycle time percentiles (of the week's completions, and of the trailing 12 weeks'),
+-- average daily WIP, flow efficiency, flow distribution and blocked days. Weeks start on Monday
+-- in the team's time zone and are half-open: a task completed at 00:00 on a Monday counts in the
+-- week that Monday starts. Every team has a row for every week from its first task creation to
+-- the as_of week, zero throughput included. mart_flow_weekly_by_workstream is the same per
+-- workstream.
 with
 
 tasks as (
@@ -96,7 +98,8 @@ completions as (
         {{ days_to_microseconds('cycle_time_days') }} as cycle_time_microseconds,
         case
             when cycle_time_days is not null then {{ days_to_microseconds('active_time_days') }}
-        end as active_time_microseconds
+        end as active_time_microseconds,
+        {{ days_to_microseconds('blocked_time_days') }} as blocked_time_microseconds
 
     from tasks_in_local_time
     where is_completed
@@ -109,15 +112,11 @@ weekly_completions as (
         team,
         week_start,
         count(*) as throughput,
-        {{ percentile_continuous('lead_time_days', 0.5) }} as lead_time_p50_days,
-        {{ percentile_continuous('lead_time_days', 0.85) }} as lead_time_p85_days,
-        {{ percentile_continuous('lead_time_days', 0.95) }} as lead_time_p95_days,
-        {{ percentile_continuous('cycle_time_days', 0.5) }} as cycle_time_p50_days,
-        {{ percentile_continuous('cycle_time_days', 0.85) }} as cycle_time_p85_days,
-        {{ percentile_continuous('cycle_time_days', 0.95) }} as cycle_time_p95_days,
+        {{ flow_time_percentiles() }},
         -- ratio of sums over the completions that have a cycle time
         sum(active_time_microseconds) as active_time_microseconds,
         sum(cycle_time_microseconds) as cycle_time_microseconds,
+        sum(blocked_time_microseconds) as blocked_time_microseconds,
         sum(case when flow_item_type = 'feature' then 1 else 0 end) as feature_throughput,
         sum(case when flow_item_type = 'defect' then 1 else 0 end) as defect_throughput,
         sum(case when flow_item_type = 'debt' then 1 else 0 end) as debt_throughput,
@@ -125,6 +124,25 @@ weekly_completions as (
 
     from completions
     group by team, week_start
+
+),
+
+-- the same percentiles over the completions of the week and the eleven weeks before it: a
+-- steadier signal than one week's handful of completions
+trailing_completions as (
+
+    select
+        team_weeks.team,
+        team_weeks.week_start,
+        {{ flow_time_percentiles('_trailing_12w') }}
+
+    from team_weeks
+    inner join completions
+        on
+            team_weeks.team = completions.team
+            and team_weeks.week_start >= completions.week_start
+            and team_weeks.week_start < {{ dbt.dateadd('week', 12, 'completions.week_start') }}
+    group by team_weeks.team, team_weeks.week_start
 
 ),
 
@@ -163,6 +181,12 @@ final as (
         weekly_completions.cycle_time_p50_days,
         weekly_completions.cycle_time_p85_days,
         weekly_completions.cycle_time_p95_days,
+        trailing_completions.lead_time_p50_days_trailing_12w,
+        trailing_completions.lead_time_p85_days_trailing_12w,
+        trailing_completions.lead_time_p95_days_trailing_12w,
+        trailing_completions.cycle_time_p50_days_trailing_12w,
+        trailing_completions.cycle_time_p85_days_trailing_12w,
+        trailing_completions.cycle_time_p95_days_trailing_12w,
 
         -- work in progress and efficiency
         cast(team_weeks.avg_daily_wip as double) as avg_daily_wip,
@@ -177,13 +201,24 @@ final as (
         cast(coalesce(weekly_completions.feature_throughput, 0) as bigint) as feature_throughput,
         cast(coalesce(weekly_completions.defect_throughput, 0) as bigint) as defect_throughput,
         cast(coalesce(weekly_completions.debt_throughput, 0) as bigint) as debt_throughput,
-        cast(coalesce(weekly_completions.risk_throughput, 0) as bigint) as risk_throughput
+        cast(coalesce(weekly_completions.risk_throughput, 0) as bigint) as risk_throughput,
+        {% for flow_item_type in ['feature', 'defect', 'debt', 'risk'] -%}
+            cast(weekly_completions.{{ flow_item_type }}_throughput as double)
+            / nullif(weekly_completions.throughput, 0) as {{ flow_item_type }}_share,
+        {% endfor %}
+        -- blocked time carried by the week's completions
+        {{ microseconds_to_days('coalesce(weekly_completions.blocked_time_microseconds, 0)') }}
+            as blocked_days
 
     from team_weeks
     left join weekly_completions
         on
             team_weeks.team = weekly_completions.team
             and team_weeks.week_start = weekly_completions.week_start
+    left join trailing_completions
+        on
+            team_weeks.team = trailing_completions.team
+            and team_weeks.week_start = trailing_completions.week_start
     left join weekly_arrivals
         on
             team_weeks.team = weekly_arrivals.team

@@ -1,0 +1,153 @@
+-- One row per calendar month and team (grain: month_start x team): rework rate, defect escape
+-- rate and bug share of throughput. Months are the team's local calendar months, half-open: a
+-- task completed at 00:00 on the first day of a month counts in that month only. Bugs are the
+-- tasks of flow item type `defect` (work_types seed). Every team has a row for every month from
+-- its first task creation to the as_of month.
+--   rework rate        completions of the month that were ever reopened / completions
+--   defect escape rate bugs created in the month and found in production / bugs created
+--   bug share          bug completions / completions
+with
+
+tasks as (
+
+    select * from {{ ref('fct_tasks') }}
+
+),
+
+teams as (
+
+    select * from {{ ref('dim_teams') }}
+
+),
+
+tasks_in_local_months as (
+
+    select
+        tasks.team,
+        tasks.flow_item_type = 'defect' as is_bug,
+        tasks.found_in,
+        tasks.is_completed,
+        tasks.is_reopened,
+        cast(
+            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
+            as date
+        ) as created_month_start,
+        cast(
+            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
+            as date
+        ) as completed_month_start
+
+    from tasks
+    inner join teams
+        on tasks.team = teams.team
+
+),
+
+team_month_bounds as (
+
+    select
+        team,
+        min(created_month_start) as first_month_start,
+        cast({{ dbt.date_trunc('month', as_of_date()) }} as date) as last_month_start
+
+    from tasks_in_local_months
+    group by team
+
+),
+
+month_offsets as (
+
+    {{ dbt.generate_series(1200) }}
+
+),
+
+team_months as (
+
+    select
+        team_month_bounds.team,
+        cast(
+            {{ dbt.dateadd(
+                'month', 'month_offsets.generated_number - 1', 'team_month_bounds.first_month_start'
+            ) }}
+            as date
+        ) as month_start
+
+    from team_month_bounds
+    cross join month_offsets
+    where
+        month_offsets.generated_number - 1
+        <= {{ dbt.datediff('team_month_bounds.first_month_start', 'team_month_bounds.last_month_start', 'month') }}
+
+),
+
+monthly_completions as (
+
+    select
+        team,
+        completed_month_start as month_start,
+        count(*) as throughput,
+        sum(case when is_reopened then 1 else 0 end) as reopened_completions,
+        sum(case when is_bug then 1 else 0 end) as bug_completions
+
+    from tasks_in_local_months
+    where is_completed
+    group by team, completed_month_start
+
+),
+
+monthly_bugs_created as (
+
+    select
+        team,
+        created_month_start as month_start,
+        count(*) as bugs_created,
+        sum(case when found_in = 'production' then 1 else 0 end) as escaped_bugs_created,
+        sum(case when found_in is null then 1 else 0 end) as bugs_created_without_origin
+
+    from tasks_in_local_months
+    where is_bug
+    group by team, created_month_start
+
+),
+
+final as (
+
+    select
+        -- keys
+        team_months.month_start,
+        team_months.team,
+
+        -- rework
+        cast(coalesce(monthly_completions.throughput, 0) as bigint) as throughput,
+        cast(coalesce(monthly_completions.reopened_completions, 0) as bigint)
+            as reopened_completions,
+        cast(monthly_completions.reopened_completions as double)
+        / nullif(monthly_completions.throughput, 0) as rework_rate,
+
+        -- defect escape
+        cast(coalesce(monthly_bugs_created.bugs_created, 0) as bigint) as bugs_created,
+        cast(coalesce(monthly_bugs_created.escaped_bugs_created, 0) as bigint)
+            as escaped_bugs_created,
+        cast(coalesce(monthly_bugs_created.bugs_created_without_origin, 0) as bigint)
+            as bugs_created_without_origin,
+        cast(monthly_bugs_created.escaped_bugs_created as double)
+        / nullif(monthly_bugs_created.bugs_created, 0) as defect_escape_rate,
+
+        -- bug share of throughput
+        cast(coalesce(monthly_completions.bug_completions, 0) as bigint) as bug_completions,
+        cast(monthly_completions.bug_completions as double)
+        / nullif(monthly_completions.throughput, 0) as bug_share
+
+    from team_months
+    left join monthly_completions
+        on
+            team_months.team = monthly_completions.team
+            and team_months.month_start = monthly_completions.month_start
+    left join monthly_bugs_created
+        on
+            team_months.team = monthly_bugs_created.team
+            and team_months.month_start = monthly_bugs_created.month_start
+
+)
+
+select * from final
