@@ -306,3 +306,93 @@ def _month_step(month_count: int) -> str:
 def _translucent(hex_colour: str, alpha: float) -> str:
     red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
+
+
+# Aging bands from young to old: green to dark red, so the eye goes to the right of each bar.
+AGING_BANDS = (
+    ("below_p50", "younger than half of recent completions", "#009E73"),
+    ("p50_p85", "older than the median", "#E69F00"),
+    ("p85_p95", "older than 85% of recent completions", "#D55E00"),
+    ("above_p95", "older than 95% of recent completions", "#9B1C1C"),
+    (None, "no recent completions to compare with", "#9ca3af"),
+)
+
+
+def aging_chart(teams: Sequence[str], counts_by_band: Mapping[str | None, list[int]]) -> go.Figure:
+    """WIP per team split by aging band, one horizontal bar per team."""
+    figure = _style(go.Figure(), height=max(220, 60 + 44 * len(teams)), y_title=None)
+    for band, label, colour in AGING_BANDS:
+        counts = counts_by_band.get(band)
+        if counts is None or not any(counts):
+            continue
+        figure.add_trace(
+            go.Bar(
+                y=list(teams),
+                x=counts,
+                name=label,
+                orientation="h",
+                marker={"color": colour},
+                hovertemplate="%{x} tasks " + label + "<extra>%{y}</extra>",
+            )
+        )
+    figure.update_layout(barmode="stack", hovermode="closest", bargap=0.35)
+    largest = max(
+        (sum(team_counts) for team_counts in zip(*counts_by_band.values(), strict=True)), default=0
+    )
+    if largest <= 10:
+        figure.update_xaxes(dtick=1)  # whole tasks: no tick at 0.5
+    figure.update_yaxes(autorange="reversed", gridcolor="white")
+    figure.update_xaxes(
+        title={"text": "tasks in progress", "font": {"size": 11, "color": MUTED}},
+        showgrid=True,
+        gridcolor=GRID,
+    )
+    return figure
+
+
+QUALITY_MEASURES = (
+    ("rework_rate", "Rework rate"),
+    ("defect_escape_rate", "Defect escape rate"),
+    ("bug_share", "Bug share of throughput"),
+)
+
+
+def quality_chart(
+    months_by_team: Mapping[str, Mapping[str, tuple[list[str], list[object]]]],
+    colours: Mapping[str, str],
+) -> go.Figure:
+    """One panel per quality measure, one line per team, as monthly percentages."""
+    figure = make_subplots(
+        rows=1,
+        cols=len(QUALITY_MEASURES),
+        subplot_titles=[title for _, title in QUALITY_MEASURES],
+        shared_yaxes="all",
+        horizontal_spacing=0.05,
+    )
+    _style(figure, height=320)
+    for column, (measure, _) in enumerate(QUALITY_MEASURES, start=1):
+        for team, series in months_by_team.items():
+            months, values = series[measure]
+            figure.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=values,
+                    name=team,
+                    mode="lines+markers",
+                    line={"color": colours[team], "width": 2},
+                    marker={"size": 5},
+                    hovertemplate="%{y:.0%}<extra>" + team + "</extra>",
+                    legendgroup=team,
+                    showlegend=column == 1,
+                ),
+                row=1,
+                col=column,
+            )
+    figure.update_annotations(font={"size": 12, "color": INK})
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    figure.update_xaxes(tickformat="%b %y", dtick="M3")
+    # subplot titles sit above the panels, so the team legend goes below them
+    figure.update_layout(
+        hovermode="closest", legend={"y": -0.16, "yanchor": "top"}, margin={"t": 40, "b": 40}
+    )
+    return figure

@@ -20,6 +20,8 @@ REPORT_MARTS = (
     "fct_tasks",
     "fct_daily_flow",
     "mart_flow_weekly",
+    "mart_aging_wip",
+    "mart_quality_monthly",
     "dim_outcomes",
     "mart_outcome_progress",
 )
@@ -320,4 +322,71 @@ def outcome_progress(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
         PROGRESS_COLUMNS,
         (period.month,),
         reads=("mart_outcome_progress",),
+    )
+
+
+AGING_COLUMNS = (
+    "task_id",
+    "team",
+    "current_status",
+    "age_days",
+    "aging_band",
+    "blocked_days",
+    "outcome_id",
+    "as_of_date",
+)
+QUALITY_COLUMNS = (
+    "month_start",
+    "team",
+    "throughput",
+    "rework_rate",
+    "bugs_created",
+    "defect_escape_rate",
+    "bug_share",
+)
+QUALITY_MONTHS = 12
+
+
+def aging_wip(marts: MartReader) -> pd.DataFrame:
+    """Every task in WIP at the end of the run's as_of day, oldest first."""
+    return marts.frame(
+        f"""
+        select
+            task_id,
+            coalesce(team, '{NO_TEAM}') as team,
+            current_status,
+            age_days,
+            aging_band,
+            blocked_days,
+            outcome_id,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date
+        from marts.mart_aging_wip
+        order by age_days desc, task_key
+        """,
+        AGING_COLUMNS,
+        reads=("mart_aging_wip",),
+    )
+
+
+def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Rework, defect escape and bug share per team for the 12 months ending with the period."""
+    months_since_year_zero = period.month.year * 12 + period.month.month - QUALITY_MONTHS
+    first_month = dt.date(months_since_year_zero // 12, months_since_year_zero % 12 + 1, 1)
+    return marts.frame(
+        f"""
+        select
+            strftime(month_start, '%Y-%m-%d') as month_start,
+            coalesce(team, '{NO_TEAM}') as team,
+            throughput,
+            rework_rate,
+            bugs_created,
+            defect_escape_rate,
+            bug_share
+        from marts.mart_quality_monthly
+        where month_start >= ? and month_start <= ?
+        order by team, month_start
+        """,
+        QUALITY_COLUMNS,
+        (first_month, period.month),
+        reads=("mart_quality_monthly",),
     )

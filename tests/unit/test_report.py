@@ -20,7 +20,7 @@ from pipelines.report import ReportResult, build_report
 from pipelines.report.charts import inline_plotlyjs
 from pipelines.report.fragments import format_number, format_share
 from pipelines.report.period import ReportPeriod
-from pipelines.report.queries import MartReader, weekly_flow
+from pipelines.report.queries import MartReader, quality_monthly, weekly_flow
 from pipelines.report.sections.flow import _complete_daily_grid
 from pipelines.report.sections.gaps import NO_OUTCOMES, NO_TASKS
 
@@ -63,6 +63,19 @@ MARTS_DDL = {
             days_since_last_observation integer, progress double, expected_progress double,
             expected_value double, status varchar
         )""",
+    "mart_aging_wip": """
+        create table marts.mart_aging_wip (
+            task_key varchar, source varchar, task_id varchar, title varchar, team varchar,
+            current_status varchar, workstream_id varchar, outcome_id varchar,
+            as_of_date date, age_days double, days_in_status double, aging_band varchar,
+            blocked_days double
+        )""",
+    "mart_quality_monthly": """
+        create table marts.mart_quality_monthly (
+            month_start date, team varchar, throughput bigint, reopened_completions bigint,
+            rework_rate double, bugs_created bigint, escaped_bugs_created bigint,
+            defect_escape_rate double, bug_completions bigint, bug_share double
+        )""",
 }
 
 # (task_key, team, created_at, completed_at, is_completed, is_cancelled)
@@ -99,6 +112,22 @@ WEEKLY_FLOW = [
     ("2026-09-28", "Beta", 1, 10.0, 12.0),
     ("2026-10-05", "Beta", 0, None, None),
     ("2026-10-12", "Gamma", 2, 1.5, 2.0),
+]
+
+# (task_id, team, current_status, outcome_id, age_days, aging_band, blocked_days)
+AGING = [
+    ("A-3", "Alpha", "In Progress", "O-INV", 14.0, "above_p95", 3.5),
+    ("G-2", "Gamma", "In Review", None, 13.0, "p85_p95", 0.0),
+    ("G-4", "Gamma", "In Progress", "O-ADO", 2.25, "below_p50", 0.0),
+    ("B-3", "Beta", "Blocked", None, 30.0, None, 30.0),
+]
+
+# (month_start, team, throughput, rework_rate, bugs_created, defect_escape_rate, bug_share)
+QUALITY = [
+    ("2025-10-01", "Alpha", 4, 0.0, 1, 1.0, 0.25),  # 13 months back: outside the window
+    ("2025-11-01", "Alpha", 4, 0.25, 2, 0.5, 0.5),
+    ("2026-10-01", "Alpha", 2, 0.5, 0, None, 0.0),
+    ("2026-10-01", "Gamma", 2, 0.0, 1, 0.0, 0.5),
 ]
 
 OUTCOMES = [
@@ -188,6 +217,22 @@ def seed_marts(path: Path) -> Path:
             values (?, ?::date, ?, ?, ?, ?, ?, ?)
             """,
             PROGRESS,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_aging_wip (task_key, task_id, team, current_status,
+                outcome_id, age_days, aging_band, blocked_days, as_of_date)
+            values ('jira:' || ?, ?, ?, ?, ?, ?, ?, ?, date '2026-10-15')
+            """,
+            [(row[0], *row) for row in AGING],  # the task id twice: in the key and alone
+        )
+        con.executemany(
+            """
+            insert into marts.mart_quality_monthly (month_start, team, throughput, rework_rate,
+                bugs_created, defect_escape_rate, bug_share)
+            values (?::date, ?, ?, ?, ?, ?, ?)
+            """,
+            QUALITY,
         )
     return path
 
@@ -287,6 +332,8 @@ def test_every_section_has_its_title_in_page_and_contents(october):
         ("throughput", "Throughput per team"),
         ("cycle-time", "Cycle time per team"),
         ("wip", "Work in progress per team"),
+        ("aging", "Aging work in progress"),
+        ("quality", "Quality per team"),
         ("outcomes", "Outcomes: actual vs expected vs target"),
     ]
     for number, (anchor, title) in enumerate(titles, start=1):
@@ -304,6 +351,8 @@ def test_every_chart_has_a_fixed_id(october):
         "chart-throughput",
         "chart-cycle-time",
         "chart-wip",
+        "chart-aging",
+        "chart-quality",
         "chart-outcome-1-o-inv",
         "chart-outcome-2-o-ado",
     ]
@@ -363,7 +412,7 @@ def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
     parser.feed(page)
     assert parser.found == []
     # plotly.js, one per chart, and the redraw of the charts for printing
-    assert parser.tags.count("script") == 1 + 5 + 1
+    assert parser.tags.count("script") == 1 + 7 + 1
 
 
 def test_plotly_bundle_only_escapes_the_h_of_attribute_urls():
@@ -428,7 +477,7 @@ def test_empty_marts_still_build_and_say_what_is_missing(tmp_path):
         "No outcomes are defined yet: add kpis/ and outcomes/ files to the landing folder."
     )
     assert page.count(NO_OUTCOMES) == 2  # in "What is missing" and in the outcomes section
-    assert page.count(NO_TASKS) == 4  # "What is missing" and the three flow sections
+    assert page.count(NO_TASKS) == 6  # "What is missing" and the five flow sections
     assert figure(page, "completed_in_month") == "0"
     assert figure(page, "wip") == "—"
     assert 'class="plotly-graph-div"' not in page
@@ -455,7 +504,8 @@ def test_a_warehouse_without_marts_names_them(tmp_path):
     page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
     assert (
         "The warehouse has no marts.fct_tasks, marts.fct_daily_flow, marts.mart_flow_weekly, "
-        "marts.dim_outcomes, marts.mart_outcome_progress: run the pipeline to build every mart."
+        "marts.mart_aging_wip, marts.mart_quality_monthly, marts.dim_outcomes, "
+        "marts.mart_outcome_progress: run the pipeline to build every mart."
     ) in page
     assert NO_OUTCOMES in page
 
@@ -546,3 +596,49 @@ def test_format_number(value, unit, expected):
 
 def test_format_share():
     assert (format_share(0.2), format_share(1.256), format_share(None)) == ("20%", "126%", "—")
+
+
+def aging_table_rows(page: str) -> list[list[str]]:
+    section = page[page.index('id="aging"') : page.index('id="quality"')]
+    body = section[section.index("<tbody>") : section.index("</tbody>")]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_aging_section_lists_the_old_tasks_oldest_first(october):
+    _, page = october
+    assert 'id="chart-aging"' in page
+    assert "Tasks in progress at the end of 2026-10-15" in page
+    # B-3 is the oldest but its team has no reference completions: it has no band, so it is
+    # charted grey and not listed; G-4 is young.
+    assert aging_table_rows(page) == [
+        ["A-3", "Alpha", "In Progress", "14", "3.5", "O-INV"],
+        ["G-2", "Gamma", "In Review", "13", "0", "no outcome"],
+    ]
+
+
+def test_aging_section_says_when_nothing_is_old(tmp_path):
+    warehouse = seed_marts(tmp_path / "warehouse.duckdb")
+    with connection(warehouse) as con:
+        con.execute("delete from marts.mart_aging_wip where aging_band in ('p85_p95', 'above_p95')")
+    page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
+    assert (
+        "None of the 2 tasks in progress is older than 85% of its team&#39;s recent completions."
+    ) in page
+
+
+def test_quality_reads_the_12_months_that_end_with_the_period(warehouse):
+    with connection(warehouse, read_only=True) as con:
+        frame = quality_monthly(MartReader(con), ReportPeriod.resolve(AS_OF))
+    assert frame[["month_start", "team"]].values.tolist() == [
+        ["2025-11-01", "Alpha"],
+        ["2026-10-01", "Alpha"],
+        ["2026-10-01", "Gamma"],
+    ]
+
+
+def test_quality_section_draws_one_line_per_team_and_measure(october):
+    _, page = october
+    assert 'id="chart-quality"' in page
+    section = page[page.index('id="quality"') : page.index('id="outcomes"')]
+    assert section.count('"legendgroup":"Alpha"') == 3
+    assert section.count('"legendgroup":"Gamma"') == 3

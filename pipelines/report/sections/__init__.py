@@ -7,6 +7,7 @@ adding a section means writing one such function and listing it here.
 from pipelines.report.context import SectionBuilder
 from pipelines.report.sections.flow import cycle_time_section, throughput_section, wip_section
 from pipelines.report.sections.outcomes import outcomes_section
+from pipelines.report.sections.quality import aging_section, quality_section
 from pipelines.report.sections.summary import summary_section
 
 SECTIONS: tuple[SectionBuilder, ...] = (
@@ -14,6 +15,8 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     throughput_section,
     cycle_time_section,
     wip_section,
+    aging_section,
+    quality_section,
     outcomes_section,
 )
 
