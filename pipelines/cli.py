@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -65,7 +66,8 @@ def _print_event(kind: str, text: str) -> None:
         "check_error": "[red]✗ check failed[/red]",
         "check_warn": "[yellow]! check warned[/yellow]",
     }
-    console.print(f"  {marks.get(kind, kind)} {text}")
+    # the text carries data (status names, file names): never read as rich markup, never cut
+    console.print(f"  {marks.get(kind, kind)} {escape(text)}", soft_wrap=True)
 
 
 def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
@@ -93,9 +95,9 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
         return
     console.print(f"[red bold]Run {summary.run_id} failed[/red bold]: nothing was published.")
     for check in summary.failed_checks:
-        console.print(f"  blocking check failed: {check}")
+        console.print(f"  blocking check failed: {escape(check)}")
     for error in summary.errors:
-        console.print(f"  {error}")
+        console.print(f"  {escape(error)}", soft_wrap=True)
     console.print(f"  dbt output: {summary.log_file}")
     console.print("  Details: `owh ui`, then open the run in the Dagster UI.")
     raise typer.Exit(1)

@@ -12,12 +12,14 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
+# Failing rows are printed under their check's name, indented past the check's own line.
+FAILING_ROWS_INDENT = " " * 6
 
 
 @dataclass
@@ -26,6 +28,8 @@ class RunSummary:
     success: bool
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    # check name -> its first failing rows (a markdown table), for checks that stored them
+    failing_rows: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_file: Path | None = None
@@ -143,4 +147,23 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
             severity = evaluation.severity.value.lower()
             if evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 summary.failed_checks.append(name)
-            on_event(f"check_{severity}", name)
+            rows = failing_rows_of(evaluation.metadata)
+            if rows is not None:
+                summary.failing_rows[name] = rows
+            on_event(f"check_{severity}", check_report(name, rows))
+
+
+def failing_rows_of(metadata: Mapping[str, object]) -> str | None:
+    """The failing rows a dbt check carries (see ``pipelines.defs.dbt.assets``), if any."""
+    rows = metadata.get("failing_rows")
+    if rows is None:
+        return None
+    return str(getattr(rows, "value", rows))
+
+
+def check_report(name: str, failing_rows: str | None) -> str:
+    """A failed check's name, with its failing rows on the lines below it when it has them."""
+    if not failing_rows:
+        return name
+    lines = failing_rows.splitlines()
+    return "\n".join([name, *(FAILING_ROWS_INDENT + line for line in lines)])
