@@ -12,7 +12,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast lint format docs ui bench clean env
+.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,9 @@ ui: env ## Start the Dagster UI on dagster_home/
 
 bench: env ## Benchmark owh run at 10k and 100k tasks (prints wall time and peak memory)
 	$(BIN)/python benchmarks/bench_run.py --tasks 10000 100000
+
+bench-dbt: env ## Benchmark dbt build alone at 100k and 1M tasks (times, peak memory, slowest nodes)
+	$(BIN)/python benchmarks/bench_dbt.py --tasks 100000 1000000
 
 clean: ## Remove generated data, warehouse, dbt target and the environment
 	rm -rf data warehouse bench dbt_project/target dbt_project/logs $(VENV) $(TOOLS)
