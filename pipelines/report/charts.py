@@ -335,7 +335,10 @@ def aging_chart(teams: Sequence[str], counts_by_band: Mapping[str | None, list[i
                 hovertemplate="%{x} tasks " + label + "<extra>%{y}</extra>",
             )
         )
-    figure.update_layout(barmode="stack", hovermode="closest", bargap=0.35)
+    # stacked bars list their legend in reverse; keep the bands young to old, as drawn
+    figure.update_layout(
+        barmode="stack", hovermode="closest", bargap=0.35, legend={"traceorder": "normal"}
+    )
     largest = max(
         (sum(team_counts) for team_counts in zip(*counts_by_band.values(), strict=True)), default=0
     )
