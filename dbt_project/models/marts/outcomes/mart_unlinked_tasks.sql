@@ -1,0 +1,77 @@
+-- One row per unlinked task that is not cancelled (grain: task_key): the work behind
+-- mart_unlinked_work, so that a leader can see which work reaches no outcome and decide whether
+-- it needs a workstream, a rule, or to stop. Cancelled tasks are left out: they no longer take
+-- anyone's time. The local months place each task in the rows of mart_unlinked_work it counts in.
+with
+
+tasks as (
+
+    select * from {{ ref('fct_tasks') }}
+
+),
+
+teams as (
+
+    select * from {{ ref('dim_teams') }}
+
+),
+
+unlinked_tasks as (
+
+    select
+        tasks.*,
+        cast(
+            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
+            as date
+        ) as created_month_start,
+        cast(
+            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
+            as date
+        ) as completed_month_start
+
+    from tasks
+    inner join teams
+        on tasks.team = teams.team
+    where
+        not tasks.is_linked
+        and not tasks.is_cancelled
+
+),
+
+final as (
+
+    select
+        -- keys
+        task_key,
+        source,
+        task_id,
+
+        -- descriptors
+        title,
+        team,
+        project,
+        task_type,
+        flow_item_type,
+        current_status,
+        current_category,
+        -- a workstream whose outcome is not defined leaves the task unlinked
+        workstream_id,
+
+        -- milestones (UTC) and the team's local months they fall in
+        created_at,
+        started_at,
+        completed_at,
+        created_month_start,
+        completed_month_start,
+
+        -- measures
+        is_completed,
+        active_time_days,
+        cycle_time_days,
+        lead_time_days
+
+    from unlinked_tasks
+
+)
+
+select * from final
