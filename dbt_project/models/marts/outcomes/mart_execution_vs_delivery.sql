@@ -3,7 +3,8 @@
 -- far its KPI had moved, and whether the pair reads as a productivity illusion (SPEC §5). Each
 -- month is judged as it was: a task counts by the status it was in at the end of the evaluation
 -- day in its team's time zone, so a later reopen, completion or cancellation does not rewrite a
--- past month.
+-- past month; work finished before the outcome's baseline is part of the baseline and does not
+-- count (int_linked_tasks_joined_to_outcome_months).
 with
 
 outcome_months as (
@@ -12,21 +13,9 @@ outcome_months as (
 
 ),
 
-tasks as (
+linked_task_months as (
 
-    select * from {{ ref('fct_tasks') }}
-
-),
-
-intervals as (
-
-    select * from {{ ref('fct_task_status_intervals') }}
-
-),
-
-teams as (
-
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_linked_tasks_joined_to_outcome_months') }}
 
 ),
 
@@ -56,88 +45,6 @@ illusion_thresholds as (
 
 ),
 
-linked_tasks as (
-
-    select
-        tasks.task_key,
-        tasks.outcome_id,
-        teams.time_zone
-
-    from tasks
-    inner join teams
-        on tasks.team = teams.team
-    where tasks.is_linked
-
-),
-
-evaluation_dates as (
-
-    select distinct evaluated_on from outcome_months
-
-),
-
-linked_time_zones as (
-
-    select distinct time_zone from linked_tasks
-
-),
-
--- the end of an evaluation day depends only on the date and the time zone: converted once per
--- pair, not once per task
-evaluation_day_ends as (
-
-    select
-        evaluation_dates.evaluated_on,
-        linked_time_zones.time_zone,
-        {{ local_to_utc_timestamp(
-            'cast(' ~ dbt.dateadd('day', 1, 'evaluation_dates.evaluated_on') ~ ' as timestamp)',
-            'linked_time_zones.time_zone'
-        ) }} as evaluation_day_end_at
-
-    from evaluation_dates
-    cross join linked_time_zones
-
-),
-
-linked_task_months as (
-
-    select
-        outcome_months.outcome_id,
-        outcome_months.month,
-        linked_tasks.task_key,
-        evaluation_day_ends.evaluation_day_end_at
-
-    from outcome_months
-    inner join linked_tasks
-        on outcome_months.outcome_id = linked_tasks.outcome_id
-    inner join evaluation_day_ends
-        on
-            outcome_months.evaluated_on = evaluation_day_ends.evaluated_on
-            and linked_tasks.time_zone = evaluation_day_ends.time_zone
-
-),
-
--- the status each linked task was in at the end of the evaluation day; a task created after it
--- has no interval yet and drops out here
-statuses_at_evaluation as (
-
-    select
-        linked_task_months.outcome_id,
-        linked_task_months.month,
-        intervals.status_category
-
-    from linked_task_months
-    inner join intervals
-        on
-            linked_task_months.task_key = intervals.task_key
-            and linked_task_months.evaluation_day_end_at > intervals.entered_at
-            and (
-                intervals.exited_at is null
-                or linked_task_months.evaluation_day_end_at <= intervals.exited_at
-            )
-
-),
-
 monthly_execution as (
 
     select
@@ -147,7 +54,7 @@ monthly_execution as (
         sum(case when status_category <> 'cancelled' then 1 else 0 end) as linked_tasks,
         sum(case when status_category = 'done' then 1 else 0 end) as completed_linked_tasks
 
-    from statuses_at_evaluation
+    from linked_task_months
     group by outcome_id, month
 
 ),
@@ -184,9 +91,12 @@ judged as (
         -- the work says "done", the KPI says "not yet": completeness at or above the minimum
         -- while progress trails expected progress by more than the tolerance. Both comparisons
         -- use values rounded to 6 decimals, like the outcome status, so a value exactly on a
-        -- threshold stays on its side; unknown completeness or progress is never an illusion.
+        -- threshold stays on its side. Unknown completeness or progress is never an illusion,
+        -- and neither is a month whose status is no_data: a stale feed's last value is not
+        -- this month's.
         coalesce(
-            round(compared.execution_completeness, 6)
+            compared.outcome_status <> 'no_data'
+            and round(compared.execution_completeness, 6)
             >= illusion_thresholds.min_execution_completeness
             and round(compared.progress_gap, 6) > illusion_thresholds.progress_gap_tolerance,
             false
@@ -202,12 +112,9 @@ worded as (
 
     select
         *,
-        cast(cast(round(execution_completeness * 100) as integer) as {{ dbt.type_string() }})
-        || '%' as completeness_percent,
-        cast(cast(round(outcome_progress * 100) as integer) as {{ dbt.type_string() }})
-        || '%' as progress_percent,
-        cast(cast(round(expected_progress * 100) as integer) as {{ dbt.type_string() }})
-        || '%' as expected_progress_percent
+        {{ percent_text('execution_completeness') }} as completeness_percent,
+        {{ percent_text('outcome_progress') }} as progress_percent,
+        {{ percent_text('expected_progress') }} as expected_progress_percent
 
     from judged
 

@@ -1,0 +1,275 @@
+-- One row per outcome × month × linked task (grain: outcome_id, month, task_key): every task
+-- linked to the outcome, as it stood at the end of the month's evaluation day in its team's time
+-- zone. Past months are judged as they were: a later reopen, completion or cancellation does not
+-- rewrite them. A task is in the outcome's window unless it was already done or cancelled when
+-- the baseline day began (that work is part of the baseline); tasks outside the window and tasks
+-- created after the evaluation day have no row. For tasks in WIP it gives what blocks them: a
+-- blocked status or an open flag at that moment, and their age against the team's cycle-time
+-- p85 of the 90 days ending with the evaluation day (as mart_aging_wip does for the as_of day).
+with
+
+outcome_months as (
+
+    select * from {{ ref('mart_outcome_progress') }}
+
+),
+
+outcomes as (
+
+    select * from {{ ref('dim_outcomes') }}
+
+),
+
+tasks as (
+
+    select * from {{ ref('fct_tasks') }}
+
+),
+
+intervals as (
+
+    select * from {{ ref('fct_task_status_intervals') }}
+
+),
+
+task_flags as (
+
+    select * from {{ ref('stg_tracker__task_flags') }}
+
+),
+
+teams as (
+
+    select * from {{ ref('dim_teams') }}
+
+),
+
+evaluation_dates as (
+
+    select distinct evaluated_on from outcome_months
+
+),
+
+-- the end of an evaluation day depends only on the date and the time zone: converted once per
+-- pair, not once per task
+evaluation_day_ends as (
+
+    select
+        evaluation_dates.evaluated_on,
+        teams.team,
+        teams.time_zone,
+        {{ local_to_utc_timestamp(
+            'cast(' ~ dbt.dateadd('day', 1, 'evaluation_dates.evaluated_on') ~ ' as timestamp)',
+            'teams.time_zone'
+        ) }} as evaluation_day_end_at
+
+    from evaluation_dates
+    cross join teams
+
+),
+
+linked_tasks as (
+
+    select
+        tasks.task_key,
+        tasks.source,
+        tasks.task_id,
+        tasks.team,
+        tasks.workstream_id,
+        tasks.outcome_id,
+        tasks.started_at,
+        {{ local_to_utc_timestamp('cast(outcomes.baseline_on as timestamp)', 'teams.time_zone') }}
+            as baseline_day_start_at
+
+    from tasks
+    inner join outcomes
+        on tasks.outcome_id = outcomes.outcome_id
+    inner join teams
+        on tasks.team = teams.team
+    where tasks.is_linked
+
+),
+
+-- work that was finished or dropped before the outcome was set is part of its baseline
+finished_before_baseline as (
+
+    select linked_tasks.task_key
+
+    from linked_tasks
+    inner join intervals
+        on
+            linked_tasks.task_key = intervals.task_key
+            and linked_tasks.baseline_day_start_at > intervals.entered_at
+            and (
+                intervals.exited_at is null
+                or linked_tasks.baseline_day_start_at <= intervals.exited_at
+            )
+    where intervals.status_category in ('done', 'cancelled')
+
+),
+
+tasks_in_window as (
+
+    select linked_tasks.*
+
+    from linked_tasks
+    left join finished_before_baseline
+        on linked_tasks.task_key = finished_before_baseline.task_key
+    where finished_before_baseline.task_key is null
+
+),
+
+-- the status each task was in at the end of the evaluation day; a task created after it has no
+-- interval yet and drops out here
+statuses_at_evaluation as (
+
+    select
+        outcome_months.outcome_id,
+        outcome_months.month,
+        outcome_months.evaluated_on,
+        evaluation_day_ends.evaluation_day_end_at,
+        tasks_in_window.task_key,
+        tasks_in_window.source,
+        tasks_in_window.task_id,
+        tasks_in_window.team,
+        tasks_in_window.workstream_id,
+        tasks_in_window.started_at,
+        intervals.status,
+        intervals.status_category,
+        intervals.entered_at as status_entered_at,
+        {{ local_date('intervals.entered_at', 'evaluation_day_ends.time_zone') }}
+            as status_entered_on,
+        intervals.is_blocked as is_in_blocked_status
+
+    from outcome_months
+    inner join tasks_in_window
+        on outcome_months.outcome_id = tasks_in_window.outcome_id
+    inner join evaluation_day_ends
+        on
+            outcome_months.evaluated_on = evaluation_day_ends.evaluated_on
+            and tasks_in_window.team = evaluation_day_ends.team
+    inner join intervals
+        on
+            tasks_in_window.task_key = intervals.task_key
+            and evaluation_day_ends.evaluation_day_end_at > intervals.entered_at
+            and (
+                intervals.exited_at is null
+                or evaluation_day_ends.evaluation_day_end_at <= intervals.exited_at
+            )
+
+),
+
+-- a flag open at the end of the evaluation day (raised before it, lowered after it or never)
+flagged_at_evaluation as (
+
+    select distinct
+        statuses_at_evaluation.outcome_id,
+        statuses_at_evaluation.month,
+        statuses_at_evaluation.task_key
+
+    from statuses_at_evaluation
+    inner join task_flags
+        on
+            statuses_at_evaluation.source = task_flags.source
+            and statuses_at_evaluation.task_id = task_flags.task_id
+            and statuses_at_evaluation.evaluation_day_end_at > task_flags.flagged_at
+            and (
+                task_flags.unflagged_at is null
+                or statuses_at_evaluation.evaluation_day_end_at < task_flags.unflagged_at
+            )
+
+),
+
+-- each team's completions of the 90 days ending with the evaluation day, as for the aging bands
+reference_completions as (
+
+    select
+        evaluation_day_ends.evaluated_on,
+        evaluation_day_ends.team,
+        tasks.cycle_time_days
+
+    from evaluation_day_ends
+    inner join tasks
+        on
+            evaluation_day_ends.team = tasks.team
+            and evaluation_day_ends.evaluation_day_end_at > tasks.completed_at
+            and {{ dbt.dateadd('day', -90, 'evaluation_day_ends.evaluation_day_end_at') }}
+            <= tasks.completed_at
+    where tasks.cycle_time_days is not null
+
+),
+
+team_cycle_time_p85s as (
+
+    select
+        evaluated_on,
+        team,
+        {{ percentile_continuous('cycle_time_days', 0.85) }} as team_cycle_time_p85_days
+
+    from reference_completions
+    group by evaluated_on, team
+
+),
+
+assessed as (
+
+    select
+        statuses_at_evaluation.*,
+        statuses_at_evaluation.status_category in ('in_progress', 'waiting') as is_in_wip,
+        flagged_at_evaluation.task_key is not null as is_flagged,
+        team_cycle_time_p85s.team_cycle_time_p85_days,
+        case
+            when statuses_at_evaluation.status_category in ('in_progress', 'waiting')
+                then {{ duration_days(
+                    'statuses_at_evaluation.started_at',
+                    'statuses_at_evaluation.evaluation_day_end_at'
+                ) }}
+        end as age_days
+
+    from statuses_at_evaluation
+    left join flagged_at_evaluation
+        on
+            statuses_at_evaluation.outcome_id = flagged_at_evaluation.outcome_id
+            and statuses_at_evaluation.month = flagged_at_evaluation.month
+            and statuses_at_evaluation.task_key = flagged_at_evaluation.task_key
+    left join team_cycle_time_p85s
+        on
+            statuses_at_evaluation.evaluated_on = team_cycle_time_p85s.evaluated_on
+            and statuses_at_evaluation.team = team_cycle_time_p85s.team
+
+),
+
+final as (
+
+    select
+        -- keys
+        outcome_id,
+        month,
+        task_key,
+
+        -- task
+        source,
+        task_id,
+        team,
+        workstream_id,
+
+        -- state at the end of the evaluation day
+        evaluated_on,
+        status,
+        status_category,
+        status_entered_at,
+        status_entered_on,
+        is_in_wip,
+
+        -- what holds it up, for tasks in WIP
+        is_in_wip and (is_in_blocked_status or is_flagged) as is_blocked,
+        age_days,
+        team_cycle_time_p85_days,
+        coalesce(is_in_wip and age_days >= team_cycle_time_p85_days, false)
+            as is_aging_beyond_p85
+
+    from assessed
+
+)
+
+select * from final
