@@ -1,5 +1,5 @@
 -- The delivery rules need each of their thresholds once, in range: a missing row would silently
--- turn every productivity illusion or zombie outcome off. Returns one row per problem.
+-- turn every productivity illusion, zombie outcome or review rule that reads it off. Returns one row per problem.
 with
 
 thresholds as (
@@ -15,6 +15,10 @@ required_names as (
     select 'illusion_progress_gap_tolerance' as threshold_name
     union all
     select 'zombie_recent_completion_days' as threshold_name
+    union all
+    select 'review_unlinked_share_max' as threshold_name
+    union all
+    select 'review_min_probability_by_target' as threshold_name
 
 ),
 
@@ -72,6 +76,16 @@ problems as (
     where
         threshold_name = 'zombie_recent_completion_days'
         and (threshold_value < 1 or threshold_value <> floor(threshold_value))
+
+    union all
+
+    select
+        threshold_name,
+        'a share must lie in [0, 1]' as problem
+    from occurrences
+    where
+        threshold_name in ('review_unlinked_share_max', 'review_min_probability_by_target')
+        and (threshold_value < 0 or threshold_value > 1)
 
 )
 
