@@ -399,3 +399,196 @@ def quality_chart(
         hovermode="closest", legend={"y": -0.16, "yanchor": "top"}, margin={"t": 40, "b": 40}
     )
     return figure
+
+
+ILLUSION_COLOUR = "#B91C1C"
+DELIVERING_COLOUR = "#1d4ed8"
+
+
+def execution_vs_delivery_chart(
+    outcome_ids: Sequence[str],
+    completeness: Sequence[float],
+    progress_gap: Sequence[float],
+    is_illusion: Sequence[bool],
+    hover: Sequence[str],
+    *,
+    min_completeness: float,
+    gap_tolerance: float,
+) -> go.Figure:
+    """Each outcome's linked work done (x) against its KPI's lead over its trajectory (y).
+
+    y is progress minus expected progress, in points of the baseline → target distance: 0 is on
+    the straight line to target, below is behind. The shaded corner is where the work is
+    (almost) all done while the KPI lags beyond the tolerance: the productivity illusion.
+    """
+    figure = _style(go.Figure(), height=440, y_title="KPI progress vs expected (points)")
+    lowest = min([-(gap_tolerance * 100) - 10, *(-gap * 100 for gap in progress_gap)])
+    # the x axis starts a little left of the least complete outcome (or of the illusion corner),
+    # so that outcomes which are all largely done do not crowd into one corner
+    left = max(0.0, min([min_completeness * 100, *(share * 100 for share in completeness)]) - 10)
+    figure.add_shape(
+        type="rect",
+        x0=min_completeness * 100,
+        x1=100,
+        y0=lowest - 8,
+        y1=-gap_tolerance * 100,
+        fillcolor=_translucent(ILLUSION_COLOUR, 0.08),
+        line={"width": 0},
+        layer="below",
+    )
+    figure.add_annotation(
+        x=min_completeness * 100,
+        y=-gap_tolerance * 100,
+        xanchor="right",
+        yanchor="top",
+        text="productivity illusion:<br>work done, KPI behind",
+        align="right",
+        showarrow=False,
+        font={"size": 11, "color": ILLUSION_COLOUR},
+    )
+    figure.add_hline(y=0, line={"color": EXPECTED_COLOUR, "width": 1.5, "dash": "dash"})
+    for illusion, name, colour, symbol in (
+        (False, "delivering or too early to tell", DELIVERING_COLOUR, "circle"),
+        (True, "productivity illusion", ILLUSION_COLOUR, "x"),
+    ):
+        chosen = [index for index, flag in enumerate(is_illusion) if flag == illusion]
+        if not chosen:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[completeness[index] * 100 for index in chosen],
+                y=[-progress_gap[index] * 100 for index in chosen],
+                text=[outcome_ids[index] for index in chosen],
+                customdata=[hover[index] for index in chosen],
+                name=name,
+                mode="markers+text",
+                textposition="middle right",
+                marker={"color": colour, "size": 12, "symbol": symbol, "line": {"width": 1}},
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    figure.update_xaxes(
+        title={"text": "linked tasks done (%)", "font": {"size": 11, "color": MUTED}},
+        range=[left - 2, 103],
+        ticksuffix="%",
+        showgrid=True,
+        gridcolor=GRID,
+    )
+    figure.update_yaxes(rangemode="normal", zeroline=False)
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def forecast_chart(
+    labels: Sequence[str],
+    p50: Sequence[str | None],
+    p85: Sequence[str | None],
+    p95: Sequence[str | None],
+    targets: Sequence[str | None],
+    *,
+    as_of: str,
+) -> go.Figure:
+    """Per workstream, when its remaining linked work is done: p50 to p95 as a bar, p85 marked,
+    the outcome's target date as a diamond. Workstreams without a forecast have no bar."""
+    figure = _style(go.Figure(), height=max(240, 70 + 34 * len(labels)), y_title=None)
+    known = [index for index, day in enumerate(p50) if day is not None]
+    figure.add_trace(
+        go.Scatter(
+            x=[p50[index] for index in known],
+            y=[labels[index] for index in known],
+            name="p50: done in half of the trials",
+            mode="markers",
+            marker={"color": ACTUAL_COLOUR, "size": 9, "symbol": "circle"},
+            hovertemplate="p50 %{x|%d %b %Y}<extra>%{y}</extra>",
+        )
+    )
+    ranged = [index for index in known if p95[index] is not None]
+    for index in ranged:
+        figure.add_shape(
+            type="line",
+            x0=p50[index],
+            x1=p95[index],
+            y0=labels[index],
+            y1=labels[index],
+            line={"color": _translucent(ACTUAL_COLOUR, 0.45), "width": 6},
+            layer="below",
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=[p85[index] for index in known if p85[index] is not None],
+            y=[labels[index] for index in known if p85[index] is not None],
+            name="p85",
+            mode="markers",
+            marker={
+                "color": ACTUAL_COLOUR,
+                "size": 11,
+                "symbol": "line-ns-open",
+                "line": {"width": 3},
+            },
+            hovertemplate="p85 %{x|%d %b %Y}<extra>%{y}</extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[day for day in targets if day is not None],
+            y=[label for label, day in zip(labels, targets, strict=True) if day is not None],
+            name="outcome target date",
+            mode="markers",
+            marker={"color": TARGET_COLOUR, "size": 11, "symbol": "diamond"},
+            hovertemplate="target %{x|%d %b %Y}<extra>%{y}</extra>",
+        )
+    )
+    figure.add_vline(x=as_of, line={"color": MUTED, "width": 1, "dash": "dot"})
+    figure.update_yaxes(autorange="reversed", gridcolor="white", type="category")
+    figure.update_xaxes(type="date", tickformat="%b %Y", showgrid=True, gridcolor=GRID)
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def unlinked_share_chart(
+    months_by_team: Mapping[str, tuple[list[str], list[object]]],
+    colours: Mapping[str, str],
+    *,
+    threshold: float | None,
+) -> go.Figure:
+    """Each team's share of monthly throughput that reached no outcome, one line per team."""
+    figure = _style(go.Figure(), height=360, y_title="share of throughput")
+    for team, (months, shares) in months_by_team.items():
+        figure.add_trace(
+            go.Scatter(
+                x=months,
+                y=shares,
+                name=team,
+                mode="lines+markers",
+                line={"color": colours[team], "width": 2},
+                marker={"size": 6},
+                hovertemplate="%{y:.0%}<extra>" + team + "</extra>",
+            )
+        )
+    if threshold is not None:
+        figure.add_hline(
+            y=threshold,
+            line={"color": ILLUSION_COLOUR, "width": 1, "dash": "dot"},
+            annotation={
+                "text": f"review threshold {threshold:.0%}",
+                "font": {"size": 11, "color": ILLUSION_COLOUR},
+                "xanchor": "left",
+            },
+            annotation_position="top left",
+        )
+    highest = max(
+        [
+            threshold or 0.0,
+            *(
+                share
+                for _, shares in months_by_team.values()
+                for share in shares
+                if share is not None
+            ),
+        ],
+        default=0.0,
+    )
+    figure.update_yaxes(tickformat=".0%", range=[0, min(1.0, max(0.5, highest * 1.15))])
+    figure.update_xaxes(tickformat="%b %y", dtick="M1")
+    figure.update_layout(hovermode="x unified")
+    return figure

@@ -16,6 +16,16 @@ STATUS_LABELS = {
 }
 NOT_EVALUATED = "Not evaluated"
 
+# Problems first: leadership reads the top of a list. None: no row for the report month.
+ATTENTION_ORDER = ("off_track", "at_risk", "no_data", None, "on_track", "achieved")
+
+
+def attention_rank(status: object) -> int:
+    """Where an outcome with this status goes in a list read top down (NaN counts as None)."""
+    if status is not None and status != status:  # NaN from a pandas column
+        status = None
+    return ATTENTION_ORDER.index(status) if status in ATTENTION_ORDER else len(ATTENTION_ORDER)
+
 
 @dataclass(frozen=True)
 class Figure:

@@ -24,6 +24,14 @@ REPORT_MARTS = (
     "mart_quality_monthly",
     "dim_outcomes",
     "mart_outcome_progress",
+    "mart_outcome_review",
+    "mart_outcome_recommendations",
+    "mart_outcome_scorecard",
+    "mart_execution_vs_delivery",
+    "mart_delivery_forecast",
+    "mart_outcome_forecast",
+    "mart_unlinked_work",
+    "mart_zombie_work",
 )
 
 OUTCOME_STATUSES = ("off_track", "at_risk", "no_data", "on_track", "achieved")
@@ -110,6 +118,22 @@ class MartReader:
             return pd.DataFrame({column: [] for column in columns})
         return self._con.execute(sql, list(params)).df()
 
+    def threshold(self, name: str) -> float | None:
+        """A row of the ``delivery_thresholds`` seed (schema ``config``), None when absent."""
+        if (
+            self._con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'config' and table_name = 'delivery_thresholds'"
+            ).fetchone()[0]
+            == 0
+        ):
+            return None
+        row = self._con.execute(
+            "select threshold_value from config.delivery_thresholds where threshold_name = ?",
+            [name],
+        ).fetchone()
+        return None if row is None else float(row[0])
+
     def scalar(self, sql: str, params: Sequence[object] = (), *, reads: Sequence[str]) -> object:
         """The single value of ``sql``, or None when a mart it ``reads`` is absent."""
         if self.missing(reads):
@@ -129,6 +153,8 @@ class OrganisationFigures:
     outcomes: int
     status_counts: dict[str, int] = field(default_factory=dict)
     outcomes_not_evaluated: int = 0
+    illusions: int | None = None  # None: no execution-vs-delivery mart
+    unlinked_throughput_share: float | None = None  # None: nothing completed in the month
 
 
 def organisation_figures(marts: MartReader, period: ReportPeriod) -> OrganisationFigures:
@@ -154,6 +180,24 @@ def organisation_figures(marts: MartReader, period: ReportPeriod) -> Organisatio
     )
     wip_on, wip = _wip_at_period_end(marts, period)
     status_counts, not_evaluated = _outcome_status_counts(marts, period)
+    illusions = marts.scalar(
+        """
+        select count(*) filter (where is_productivity_illusion)
+        from marts.mart_execution_vs_delivery
+        where month = ?
+        """,
+        (period.month,),
+        reads=("mart_execution_vs_delivery",),
+    )
+    unlinked_share = marts.scalar(
+        """
+        select sum(unlinked_throughput) / nullif(sum(throughput), 0)
+        from marts.mart_unlinked_work
+        where month_start = ?
+        """,
+        (period.month,),
+        reads=("mart_unlinked_work",),
+    )
     return OrganisationFigures(
         teams=teams,
         tasks=tasks,
@@ -163,6 +207,8 @@ def organisation_figures(marts: MartReader, period: ReportPeriod) -> Organisatio
         outcomes=sum(status_counts.values()) + not_evaluated,
         status_counts=status_counts,
         outcomes_not_evaluated=not_evaluated,
+        illusions=None if illusions is None else int(illusions),
+        unlinked_throughput_share=None if unlinked_share is None else float(unlinked_share),
     )
 
 
@@ -370,8 +416,7 @@ def aging_wip(marts: MartReader) -> pd.DataFrame:
 
 def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
     """Rework, defect escape and bug share per team for the 12 months ending with the period."""
-    months_since_year_zero = period.month.year * 12 + period.month.month - QUALITY_MONTHS
-    first_month = dt.date(months_since_year_zero // 12, months_since_year_zero % 12 + 1, 1)
+    first_month = months_before(period.month, QUALITY_MONTHS - 1)
     return marts.frame(
         f"""
         select
@@ -390,3 +435,274 @@ def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
         (first_month, period.month),
         reads=("mart_quality_monthly",),
     )
+
+
+REVIEW_COLUMNS = (
+    "outcome_id",
+    "statement",
+    "owner",
+    "status",
+    "what_moved",
+    "what_blocked",
+    "stuck_linked_tasks",
+    "is_productivity_illusion",
+)
+RECOMMENDATION_COLUMNS = (
+    "outcome_id",
+    "recommendation_rank",
+    "rule_id",
+    "recommendation",
+    "reason",
+)
+SCORECARD_COLUMNS = (
+    "outcome_id",
+    "area",
+    "area_order",
+    "metric",
+    "value",
+    "previous_value",
+    "trend",
+    "sample_size",
+    "rag",
+)
+EXECUTION_COLUMNS = (
+    "outcome_id",
+    "statement",
+    "linked_tasks",
+    "completed_linked_tasks",
+    "execution_completeness",
+    "outcome_progress",
+    "expected_progress",
+    "progress_gap",
+    "outcome_status",
+    "is_productivity_illusion",
+    "illusion_reason",
+)
+WORKSTREAM_FORECAST_COLUMNS = (
+    "workstream_id",
+    "workstream_name",
+    "outcome_id",
+    "as_of_date",
+    "remaining_tasks",
+    "window_completed_tasks",
+    "window_days",
+    "forecast_p50_on",
+    "forecast_p85_on",
+    "forecast_p95_on",
+    "forecast_note",
+    "target_on",
+    "probability_done_by_target",
+)
+OUTCOME_FORECAST_COLUMNS = (
+    "outcome_id",
+    "statement",
+    "as_of_date",
+    "remaining_tasks",
+    "forecast_p50_on",
+    "forecast_p85_on",
+    "forecast_p95_on",
+    "forecast_note",
+    "target_on",
+    "probability_done_by_target",
+)
+UNLINKED_COLUMNS = (
+    "month_start",
+    "team",
+    "throughput",
+    "unlinked_throughput",
+    "unlinked_throughput_share",
+    "active_time_days",
+    "unlinked_active_time_days",
+    "unlinked_active_time_share",
+    "unlinked_wip_at_month_end",
+)
+ZOMBIE_COLUMNS = ("finding_type", "subject_id", "outcome_id", "team", "as_of_date", "finding")
+UNLINKED_MONTHS = 12
+
+
+def outcome_review(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """The review row of each outcome for the report month, in outcome order."""
+    return marts.frame(
+        """
+        select
+            outcome_id,
+            statement,
+            owner,
+            status,
+            what_moved,
+            what_blocked,
+            stuck_linked_tasks,
+            is_productivity_illusion
+        from marts.mart_outcome_review
+        where month = ?
+        order by outcome_id
+        """,
+        REVIEW_COLUMNS,
+        (period.month,),
+        reads=("mart_outcome_review",),
+    )
+
+
+def outcome_recommendations(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Every matched review rule of the report month, most urgent first per outcome."""
+    return marts.frame(
+        """
+        select outcome_id, recommendation_rank, rule_id, recommendation, reason
+        from marts.mart_outcome_recommendations
+        where month = ?
+        order by outcome_id, recommendation_rank
+        """,
+        RECOMMENDATION_COLUMNS,
+        (period.month,),
+        reads=("mart_outcome_recommendations",),
+    )
+
+
+def outcome_scorecard(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """The five scorecard areas of every outcome for the report month."""
+    return marts.frame(
+        """
+        select
+            outcome_id,
+            area,
+            area_order,
+            metric,
+            value,
+            previous_value,
+            trend,
+            sample_size,
+            rag
+        from marts.mart_outcome_scorecard
+        where month = ?
+        order by outcome_id, area_order
+        """,
+        SCORECARD_COLUMNS,
+        (period.month,),
+        reads=("mart_outcome_scorecard",),
+    )
+
+
+def execution_vs_delivery(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Execution completeness beside outcome progress for the report month."""
+    return marts.frame(
+        """
+        select
+            e.outcome_id,
+            d.statement,
+            e.linked_tasks,
+            e.completed_linked_tasks,
+            e.execution_completeness,
+            e.outcome_progress,
+            e.expected_progress,
+            e.progress_gap,
+            e.outcome_status,
+            e.is_productivity_illusion,
+            e.illusion_reason
+        from marts.mart_execution_vs_delivery as e
+        inner join marts.dim_outcomes as d
+            on e.outcome_id = d.outcome_id
+        where e.month = ?
+        order by e.outcome_id
+        """,
+        EXECUTION_COLUMNS,
+        (period.month,),
+        reads=("mart_execution_vs_delivery", "dim_outcomes"),
+    )
+
+
+def workstream_forecasts(marts: MartReader) -> pd.DataFrame:
+    """The delivery forecast of every workstream at the run's as_of date."""
+    return marts.frame(
+        """
+        select
+            workstream_id,
+            workstream_name,
+            outcome_id,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            remaining_tasks,
+            window_completed_tasks,
+            window_days,
+            strftime(forecast_p50_on, '%Y-%m-%d') as forecast_p50_on,
+            strftime(forecast_p85_on, '%Y-%m-%d') as forecast_p85_on,
+            strftime(forecast_p95_on, '%Y-%m-%d') as forecast_p95_on,
+            forecast_note,
+            strftime(target_on, '%Y-%m-%d') as target_on,
+            probability_done_by_target
+        from marts.mart_delivery_forecast
+        order by outcome_id, workstream_id
+        """,
+        WORKSTREAM_FORECAST_COLUMNS,
+        reads=("mart_delivery_forecast",),
+    )
+
+
+def outcome_forecasts(marts: MartReader) -> pd.DataFrame:
+    """The delivery forecast of every outcome's remaining linked work at the run's as_of date."""
+    return marts.frame(
+        """
+        select
+            outcome_id,
+            statement,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            remaining_tasks,
+            strftime(forecast_p50_on, '%Y-%m-%d') as forecast_p50_on,
+            strftime(forecast_p85_on, '%Y-%m-%d') as forecast_p85_on,
+            strftime(forecast_p95_on, '%Y-%m-%d') as forecast_p95_on,
+            forecast_note,
+            strftime(target_on, '%Y-%m-%d') as target_on,
+            probability_done_by_target
+        from marts.mart_outcome_forecast
+        order by outcome_id
+        """,
+        OUTCOME_FORECAST_COLUMNS,
+        reads=("mart_outcome_forecast",),
+    )
+
+
+def unlinked_work(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Unlinked shares per team for the 12 months ending with the report month."""
+    return marts.frame(
+        f"""
+        select
+            strftime(month_start, '%Y-%m-%d') as month_start,
+            coalesce(team, '{NO_TEAM}') as team,
+            throughput,
+            unlinked_throughput,
+            unlinked_throughput_share,
+            active_time_days,
+            unlinked_active_time_days,
+            unlinked_active_time_share,
+            unlinked_wip_at_month_end
+        from marts.mart_unlinked_work
+        where month_start >= ? and month_start <= ?
+        order by team, month_start
+        """,
+        UNLINKED_COLUMNS,
+        (months_before(period.month, UNLINKED_MONTHS - 1), period.month),
+        reads=("mart_unlinked_work",),
+    )
+
+
+def zombie_findings(marts: MartReader) -> pd.DataFrame:
+    """Outcomes without active work and work on finished outcomes, at the run's as_of date."""
+    return marts.frame(
+        """
+        select
+            finding_type,
+            subject_id,
+            outcome_id,
+            team,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            finding
+        from marts.mart_zombie_work
+        order by finding_type, outcome_id, subject_id
+        """,
+        ZOMBIE_COLUMNS,
+        reads=("mart_zombie_work",),
+    )
+
+
+def months_before(month: dt.date, count: int) -> dt.date:
+    """The first day of the month ``count`` months before ``month`` (a first day)."""
+    index = month.year * 12 + month.month - 1 - count
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -76,7 +76,179 @@ MARTS_DDL = {
             rework_rate double, bugs_created bigint, escaped_bugs_created bigint,
             defect_escape_rate double, bug_completions bigint, bug_share double
         )""",
+    "mart_outcome_review": """
+        create table marts.mart_outcome_review (
+            outcome_id varchar, month date, evaluated_on date, statement varchar,
+            owner varchar, status varchar, what_moved varchar, what_blocked varchar,
+            stuck_linked_tasks bigint, is_productivity_illusion boolean
+        )""",
+    "mart_outcome_recommendations": """
+        create table marts.mart_outcome_recommendations (
+            outcome_id varchar, month date, rule_id varchar, evaluated_on date,
+            rule_priority integer, recommendation_rank bigint, recommendation varchar,
+            reason varchar
+        )""",
+    "mart_outcome_scorecard": """
+        create table marts.mart_outcome_scorecard (
+            outcome_id varchar, month date, area varchar, area_order integer, metric varchar,
+            value double, previous_value double, trend varchar, sample_size bigint, rag varchar
+        )""",
+    "mart_execution_vs_delivery": """
+        create table marts.mart_execution_vs_delivery (
+            outcome_id varchar, month date, linked_tasks bigint, completed_linked_tasks bigint,
+            execution_completeness double, outcome_progress double, expected_progress double,
+            progress_gap double, outcome_status varchar, is_productivity_illusion boolean,
+            illusion_reason varchar
+        )""",
+    "mart_delivery_forecast": """
+        create table marts.mart_delivery_forecast (
+            workstream_id varchar, workstream_name varchar, outcome_id varchar, as_of_date date,
+            remaining_tasks bigint, window_completed_tasks bigint, window_days bigint,
+            forecast_p50_on date, forecast_p85_on date, forecast_p95_on date,
+            forecast_note varchar, target_on date, probability_done_by_target double
+        )""",
+    "mart_outcome_forecast": """
+        create table marts.mart_outcome_forecast (
+            outcome_id varchar, statement varchar, as_of_date date, remaining_tasks bigint,
+            forecast_p50_on date, forecast_p85_on date, forecast_p95_on date,
+            forecast_note varchar, target_on date, probability_done_by_target double
+        )""",
+    "mart_unlinked_work": """
+        create table marts.mart_unlinked_work (
+            month_start date, team varchar, throughput bigint, unlinked_throughput bigint,
+            unlinked_throughput_share double, active_time_days double,
+            unlinked_active_time_days double, unlinked_active_time_share double,
+            unlinked_wip_at_month_end bigint
+        )""",
+    "mart_zombie_work": """
+        create table marts.mart_zombie_work (
+            finding_type varchar, subject_id varchar, outcome_id varchar, team varchar,
+            as_of_date date, finding varchar
+        )""",
 }
+
+# (outcome_id, month, status, what_moved, what_blocked, stuck_linked_tasks, is_illusion)
+REVIEW = [
+    (
+        "O-INV",
+        "2026-09-01",
+        "at_risk",
+        "Invoice time fell in September.",
+        "Nothing blocked.",
+        0,
+        False,
+    ),
+    (
+        "O-INV",
+        "2026-10-01",
+        "off_track",
+        "Invoice time fell from 4.70 to 4.40 days.",
+        "1 of the 2 linked tasks in progress is stuck.",
+        1,
+        True,
+    ),
+    (
+        "O-ADO",
+        "2026-10-01",
+        "on_track",
+        "Self-service share rose from 31.0 to 42.0 %.",
+        "No linked work in progress at the end of 2026-10-15.",
+        0,
+        False,
+    ),
+]
+
+# (outcome_id, month, rule_id, rank, recommendation, reason)
+RECOMMENDATIONS = [
+    ("O-INV", "2026-09-01", "review_plan", 1, "Review the plan", "Behind in September."),
+    (
+        "O-INV",
+        "2026-10-01",
+        "investigate_illusion",
+        1,
+        "Investigate the hypothesis",
+        "90% of the work is done.",
+    ),
+    ("O-INV", "2026-10-01", "unblock_linked_work", 2, "Unblock or re-plan A-3", "14 days old."),
+    ("O-ADO", "2026-10-01", "continue", 1, "Continue: on track", "Ahead of its path."),
+]
+
+# (outcome_id, area, area_order, metric, value, previous_value, trend, rag)
+SCORECARD = [
+    ("O-INV", "flow_stability", 1, "cycle_time_p85_to_p50_ratio", 2.26, 2.0, "worsening", "amber"),
+    ("O-INV", "quality_signals", 2, "rework_rate", 0.25, 0.25, "steady", "red"),
+    ("O-INV", "adoption", 3, "kpi_progress_vs_expected", None, None, None, "no_data"),
+    ("O-INV", "business_impact", 4, "kpi_progress_vs_expected", -0.3, -0.2333, "worsening", "red"),
+    ("O-INV", "confidence", 5, "weaker_dimension_mean_score", 3.5, 3.0, "improving", "green"),
+    ("O-ADO", "flow_stability", 1, "cycle_time_p85_to_p50_ratio", 1.5, None, None, "green"),
+    ("O-ADO", "quality_signals", 2, "rework_rate", 0.0, None, None, "green"),
+    ("O-ADO", "adoption", 3, "kpi_progress_vs_expected", 0.05, 0.025, "improving", "green"),
+    ("O-ADO", "business_impact", 4, "kpi_progress_vs_expected", None, None, None, "no_data"),
+    ("O-ADO", "confidence", 5, "weaker_dimension_mean_score", None, None, None, "no_data"),
+]
+
+# (outcome_id, linked, completed, completeness, progress, expected, gap, status, illusion, reason)
+EXECUTION = [
+    (
+        "O-INV",
+        10,
+        9,
+        0.9,
+        0.2,
+        0.5,
+        0.3,
+        "off_track",
+        True,
+        "90% of the 10 linked tasks are done, but the KPI has made 20% of its way",
+    ),
+    ("O-ADO", 4, 2, 0.5, 0.55, 0.5, -0.05, "on_track", False, None),
+]
+
+# (workstream_id, name, outcome_id, remaining, done in window, p50, p85, p95, note, target, p)
+WORKSTREAM_FORECASTS = [
+    (
+        "WS-1",
+        "Invoice matching",
+        "O-INV",
+        4,
+        12,
+        "2026-11-20",
+        "2026-12-05",
+        "2026-12-20",
+        None,
+        "2027-01-01",
+        0.97,
+    ),
+    ("WS-2", "Help centre", "O-ADO", 3, 0, None, None, None, "no_throughput", "2026-12-01", None),
+]
+
+# (month_start, team, throughput, unlinked, share, active, unlinked active, share, unlinked wip)
+UNLINKED = [
+    ("2025-10-01", "Alpha", 4, 4, 1.0, 8.0, 8.0, 1.0, 0),  # 13 months back: outside the window
+    ("2026-09-01", "Alpha", 1, 0, 0.0, 2.0, 0.0, 0.0, 1),
+    ("2026-10-01", "Alpha", 4, 1, 0.25, 10.0, 3.0, 0.3, 1),
+    ("2026-10-01", "Gamma", 2, 0, 0.0, 4.0, 0.0, 0.0, 0),
+]
+
+ZOMBIES = [
+    (
+        "outcome_without_active_work",
+        "O-ADO",
+        "O-ADO",
+        None,
+        "O-ADO is not achieved, but none of its linked tasks is in progress",
+    ),
+    *(
+        ("work_past_target_date", f"jira:Z-{n}", "O-INV", "Alpha", f"Z-{n} is still in progress")
+        for n in range(1, 10)
+    ),
+]
+
+DELIVERY_THRESHOLDS = [
+    ("illusion_min_execution_completeness", 0.8),
+    ("illusion_progress_gap_tolerance", 0.05),
+    ("review_unlinked_share_max", 0.25),
+]
 
 # (task_key, team, created_at, completed_at, is_completed, is_cancelled)
 TASKS = [
@@ -234,6 +406,85 @@ def seed_marts(path: Path) -> Path:
             """,
             QUALITY,
         )
+        con.executemany(
+            """
+            insert into marts.mart_outcome_review (outcome_id, month, status, what_moved,
+                what_blocked, stuck_linked_tasks, is_productivity_illusion)
+            values (?, ?::date, ?, ?, ?, ?, ?)
+            """,
+            REVIEW,
+        )
+        con.execute(
+            """
+            update marts.mart_outcome_review as r set statement = d.statement
+            from marts.dim_outcomes as d where r.outcome_id = d.outcome_id
+            """
+        )
+        con.executemany(
+            """
+            insert into marts.mart_outcome_recommendations (outcome_id, month, rule_id,
+                recommendation_rank, recommendation, reason)
+            values (?, ?::date, ?, ?, ?, ?)
+            """,
+            RECOMMENDATIONS,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_outcome_scorecard (outcome_id, area, area_order, metric,
+                value, previous_value, trend, rag, month)
+            values (?, ?, ?, ?, ?, ?, ?, ?, date '2026-10-01')
+            """,
+            SCORECARD,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_execution_vs_delivery (outcome_id, linked_tasks,
+                completed_linked_tasks, execution_completeness, outcome_progress,
+                expected_progress, progress_gap, outcome_status, is_productivity_illusion,
+                illusion_reason, month)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, date '2026-10-01')
+            """,
+            EXECUTION,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_delivery_forecast (workstream_id, workstream_name,
+                outcome_id, remaining_tasks, window_completed_tasks, forecast_p50_on,
+                forecast_p85_on, forecast_p95_on, forecast_note, target_on,
+                probability_done_by_target, as_of_date, window_days)
+            values (?, ?, ?, ?, ?, ?::date, ?::date, ?::date, ?, ?::date, ?,
+                date '2026-10-15', 90)
+            """,
+            WORKSTREAM_FORECASTS,
+        )
+        con.execute(
+            """
+            insert into marts.mart_outcome_forecast
+            select f.outcome_id, d.statement, f.as_of_date, f.remaining_tasks,
+                f.forecast_p50_on, f.forecast_p85_on, f.forecast_p95_on, f.forecast_note,
+                f.target_on, f.probability_done_by_target
+            from marts.mart_delivery_forecast as f
+            inner join marts.dim_outcomes as d on f.outcome_id = d.outcome_id
+            """
+        )
+        con.executemany(
+            "insert into marts.mart_unlinked_work values (?::date, ?, ?, ?, ?, ?, ?, ?, ?)",
+            UNLINKED,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_zombie_work (finding_type, subject_id, outcome_id, team,
+                finding, as_of_date)
+            values (?, ?, ?, ?, ?, date '2026-10-15')
+            """,
+            ZOMBIES,
+        )
+        con.execute("create schema config")
+        con.execute(
+            "create table config.delivery_thresholds (threshold_name varchar, "
+            "threshold_value double)"
+        )
+        con.executemany("insert into config.delivery_thresholds values (?, ?)", DELIVERY_THRESHOLDS)
     return path
 
 
@@ -314,6 +565,9 @@ def test_summary_shows_the_inserted_figures(october):
     assert figure(page, "wip") == "5"
     assert "in progress on 2026-10-15" in page
     assert figure(page, "outcomes") == "2"
+    assert figure(page, "illusions") == "1"  # O-INV
+    # October: Alpha 1 of 4 and Gamma 0 of 2 completions reached no outcome
+    assert figure(page, "unlinked_share") == "17%"
     counts = dict(re.findall(r'<li data-status="(\w+)">.*?<strong>(\d+)</strong></li>', page))
     assert counts == {
         "off_track": "1",
@@ -329,12 +583,17 @@ def test_every_section_has_its_title_in_page_and_contents(october):
     _, page = october
     titles = [
         ("summary", "Summary"),
+        ("review", "Monthly review: what moved, what blocked it, what changes next"),
+        ("scorecard", "Outcome scorecard"),
+        ("execution-vs-delivery", "Execution vs delivery"),
+        ("outcomes", "Outcomes: actual vs expected vs target"),
+        ("forecasts", "Delivery forecasts"),
+        ("unlinked", "Work that reaches no outcome"),
         ("throughput", "Throughput per team"),
         ("cycle-time", "Cycle time per team"),
         ("wip", "Work in progress per team"),
         ("aging", "Aging work in progress"),
         ("quality", "Quality per team"),
-        ("outcomes", "Outcomes: actual vs expected vs target"),
     ]
     for number, (anchor, title) in enumerate(titles, start=1):
         assert f'<li><a href="#{anchor}">{title}</a></li>' in page
@@ -348,13 +607,16 @@ def test_every_section_has_its_title_in_page_and_contents(october):
 def test_every_chart_has_a_fixed_id(october):
     _, page = october
     assert re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', page) == [
+        "chart-execution-vs-delivery",
+        "chart-outcome-1-o-inv",
+        "chart-outcome-2-o-ado",
+        "chart-forecasts",
+        "chart-unlinked",
         "chart-throughput",
         "chart-cycle-time",
         "chart-wip",
         "chart-aging",
         "chart-quality",
-        "chart-outcome-1-o-inv",
-        "chart-outcome-2-o-ado",
     ]
 
 
@@ -412,7 +674,7 @@ def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
     parser.feed(page)
     assert parser.found == []
     # plotly.js, one per chart, and the redraw of the charts for printing
-    assert parser.tags.count("script") == 1 + 7 + 1
+    assert parser.tags.count("script") == 1 + 10 + 1
 
 
 def test_plotly_bundle_only_escapes_the_h_of_attribute_urls():
@@ -476,8 +738,10 @@ def test_empty_marts_still_build_and_say_what_is_missing(tmp_path):
     assert NO_OUTCOMES == (
         "No outcomes are defined yet: add kpis/ and outcomes/ files to the landing folder."
     )
-    assert page.count(NO_OUTCOMES) == 2  # in "What is missing" and in the outcomes section
-    assert page.count(NO_TASKS) == 6  # "What is missing" and the five flow sections
+    # in "What is missing" and in the review, scorecard, execution, outcomes, forecast sections
+    assert page.count(NO_OUTCOMES) == 6
+    # "What is missing", the five flow sections and unlinked work
+    assert page.count(NO_TASKS) == 7
     assert figure(page, "completed_in_month") == "0"
     assert figure(page, "wip") == "—"
     assert 'class="plotly-graph-div"' not in page
@@ -505,7 +769,11 @@ def test_a_warehouse_without_marts_names_them(tmp_path):
     assert (
         "The warehouse has no marts.fct_tasks, marts.fct_daily_flow, marts.mart_flow_weekly, "
         "marts.mart_aging_wip, marts.mart_quality_monthly, marts.dim_outcomes, "
-        "marts.mart_outcome_progress: run the pipeline to build every mart."
+        "marts.mart_outcome_progress, marts.mart_outcome_review, "
+        "marts.mart_outcome_recommendations, marts.mart_outcome_scorecard, "
+        "marts.mart_execution_vs_delivery, marts.mart_delivery_forecast, "
+        "marts.mart_outcome_forecast, marts.mart_unlinked_work, marts.mart_zombie_work: run the "
+        "pipeline to build every mart."
     ) in page
     assert NO_OUTCOMES in page
 
@@ -639,6 +907,162 @@ def test_quality_reads_the_12_months_that_end_with_the_period(warehouse):
 def test_quality_section_draws_one_line_per_team_and_measure(october):
     _, page = october
     assert 'id="chart-quality"' in page
-    section = page[page.index('id="quality"') : page.index('id="outcomes"')]
-    assert section.count('"legendgroup":"Alpha"') == 3
-    assert section.count('"legendgroup":"Gamma"') == 3
+    html = section(page, "quality")
+    assert html.count('"legendgroup":"Alpha"') == 3
+    assert html.count('"legendgroup":"Gamma"') == 3
+
+
+def section(page: str, anchor: str) -> str:
+    """The HTML of one section, from its opening tag to the next section's."""
+    start = page.index(f'<section class="report-section" id="{anchor}">')
+    end = page.find('<section class="report-section"', start + 1)
+    return page[start : end if end >= 0 else len(page)]
+
+
+def body_rows(html: str) -> list[list[str]]:
+    """The cells of each body row of the first table in ``html``."""
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    return [
+        re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def test_review_answers_the_three_questions_for_the_report_month(october):
+    _, page = october
+    rows = body_rows(section(page, "review"))
+    # the off-track outcome first, with its illusion badge; its rules in rank order
+    assert [row[1:3] for row in rows] == [
+        [
+            "Invoice time fell from 4.70 to 4.40 days.",
+            "1 of the 2 linked tasks in progress is stuck.",
+        ],
+        [
+            "Self-service share rose from 31.0 to 42.0 %.",
+            "No linked work in progress at the end of 2026-10-15.",
+        ],
+    ]
+    assert '<span class="badge illusion">illusion</span>' in rows[0][0]
+    assert "illusion" not in rows[1][0]
+    assert re.findall(r'<li data-rule="(\w+)"><strong>([^<]*)</strong>', rows[0][3]) == [
+        ("investigate_illusion", "Investigate the hypothesis"),
+        ("unblock_linked_work", "Unblock or re-plan A-3"),
+    ]
+    assert '<span class="muted">90% of the work is done.</span>' in rows[0][3]
+    assert re.findall(r'data-rule="(\w+)"', rows[1][3]) == ["continue"]
+
+
+def test_review_of_an_older_month_reads_that_month(warehouse, tmp_path):
+    page = build_report(warehouse, tmp_path, as_of=AS_OF, month=dt.date(2026, 9, 1))
+    html = section(page.paths[0].read_text(encoding="utf-8"), "review")
+    assert [row[1] for row in body_rows(html)] == ["Invoice time fell in September."]
+    assert 'data-rule="review_plan"' in html
+    assert "Continue" not in html
+
+
+def test_scorecard_colours_each_area_and_shows_the_trend(october):
+    _, page = october
+    html = section(page, "scorecard")
+    cells = re.findall(r'<tr data-outcome="([^"]+)">.*?</tr>', html, re.S)
+    assert cells == ["O-INV", "O-ADO"]  # off track first
+    invoice = re.search(r'<tr data-outcome="O-INV">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(
+        r'data-area="(\w+)" data-rag="(\w+)">([^<]*?) ?(?:<span class="trend" title="(\w+)">|<br>)',
+        invoice,
+    ) == [
+        ("flow_stability", "amber", "2.3×", "worsening"),  # noqa: RUF001
+        ("quality_signals", "red", "25%", "steady"),
+        ("adoption", "no_data", "—", ""),
+        ("business_impact", "red", "-30 pts", "worsening"),
+        ("confidence", "green", "3.5 / 5", "improving"),
+    ]
+    adoption = re.search(r'<tr data-outcome="O-ADO">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'data-rag="(\w+)">([^< ]*(?: [^< ]+)*)', adoption) == [
+        ("green", "1.5×"),  # noqa: RUF001
+        ("green", "0%"),
+        ("green", "+5 pts"),
+        ("no_data", "—"),
+        ("no_data", "—"),
+    ]
+
+
+def test_execution_vs_delivery_marks_the_illusion(october):
+    _, page = october
+    html = section(page, "execution-vs-delivery")
+    assert "at least 80% of the linked work done, more than 5 points behind" in html
+    script = html[html.index('"chart-execution-vs-delivery",') :]
+    # O-ADO: 50% done, 5 points ahead; O-INV: 90% done, 30 points behind, drawn as an illusion
+    assert '"name":"delivering or too early to tell","text":["O-ADO"]' in script
+    assert '"x":[50.0],"y":[5.0]' in script
+    assert '"name":"productivity illusion","text":["O-INV"]' in script
+    assert '"x":[90.0],"y":[-30.0]' in script
+    rows = body_rows(html[html.index("</script>") :])
+    assert [row[1:5] + row[6:] for row in rows] == [
+        [
+            "9 / 10",
+            "90%",
+            "20%",
+            "50%",
+            "90% of the 10 linked tasks are done, but the KPI has made 20% of its way",
+        ],
+        ["2 / 4", "50%", "55%", "50%", "—"],
+    ]
+
+
+def test_forecast_section_dates_each_workstream_and_says_why_one_has_none(october):
+    _, page = october
+    html = section(page, "forecasts")
+    assert "still open at the end of 2026-10-15" in html
+    tables = html[html.index("</script>") :]
+    workstreams = body_rows(tables)  # by outcome: O-ADO's WS-2 first
+    assert [re.sub(r"<[^>]+>", "", cell) for cell in workstreams[1]] == [
+        "WS-1 Invoice matching",
+        "O-INV",
+        "4",
+        "12",
+        "2026-11-20",
+        "2026-12-05",
+        "2026-12-20",
+        "2027-01-01",
+        "97%",
+        "",
+    ]
+    assert [re.sub(r"<[^>]+>", "", cell) for cell in workstreams[0]] == [
+        "WS-2 Help centre",
+        "O-ADO",
+        "3",
+        "0",
+        "—",
+        "—",
+        "—",
+        "2026-12-01",
+        "—",
+        "no completions in the window: no forecast",
+    ]
+    outcomes = body_rows(tables[tables.index("Per outcome") :])
+    assert [re.sub(r"<[^>]+>", "", cell) for cell in outcomes[1][1:]] == [
+        "4",
+        "2026-12-05",
+        "2027-01-01",
+        "97%",
+        "",
+    ]
+
+
+def test_unlinked_section_shows_shares_per_team_and_caps_the_zombie_list(october):
+    _, page = october
+    html = section(page, "unlinked")
+    script = html[html.index('"chart-unlinked",') : html.index("</script>")]
+    # twelve months up to October 2026: October 2025 is left out
+    assert '"x":["2026-09-01","2026-10-01"],"y":[0.0,0.25]' in script
+    assert "2025-10-01" not in script
+    assert "review threshold 25%" in script
+    rows = body_rows(html[html.index("</script>") :])
+    assert rows == [
+        ["Alpha", "4", "1", "25%", "30%", "1"],
+        ["Gamma", "2", "0", "0%", "0%", "0"],
+    ]
+    assert "<strong>Outcomes nobody is working on</strong> (1)" in html
+    assert "<strong>Work still open after its outcome&#39;s target date</strong> (9)" in html
+    assert html.count("is still in progress</li>") == 8
+    assert "and 1 more in marts.mart_zombie_work" in html

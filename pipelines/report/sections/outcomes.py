@@ -13,6 +13,7 @@ from pipelines.report.charts import figure_html, outcome_chart
 from pipelines.report.context import ReportContext, Section
 from pipelines.report.fragments import (
     Column,
+    attention_rank,
     data_table,
     format_number,
     format_share,
@@ -21,9 +22,6 @@ from pipelines.report.fragments import (
 )
 from pipelines.report.queries import outcome_definitions, outcome_progress, plain, records
 from pipelines.report.sections.gaps import NO_OBSERVATIONS, NO_OUTCOMES
-
-# Problems first: leadership reads the top of the list. None: no row for the report month.
-ATTENTION_ORDER = ("off_track", "at_risk", "no_data", None, "on_track", "achieved")
 
 TABLE_COLUMNS = (
     Column("Outcome"),
@@ -67,8 +65,7 @@ class OutcomeView:
 
     @property
     def attention_rank(self) -> int:
-        status = self.status
-        return ATTENTION_ORDER.index(status) if status in ATTENTION_ORDER else len(ATTENTION_ORDER)
+        return attention_rank(self.status)
 
 
 def outcomes_section(context: ReportContext) -> Section:

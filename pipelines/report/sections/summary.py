@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from pipelines.report.context import ReportContext, Section
-from pipelines.report.fragments import Figure, figure_tiles, status_badge
+from pipelines.report.fragments import Figure, figure_tiles, format_share, status_badge
 from pipelines.report.queries import OUTCOME_STATUSES, has_tasks, outcome_progress
 from pipelines.report.sections.gaps import (
     NO_OBSERVATIONS,
@@ -32,6 +32,16 @@ def summary_section(context: ReportContext) -> Section:
             ),
             Figure("wip", "—" if figures.wip is None else f"{figures.wip:,}", wip_label),
             Figure("outcomes", f"{figures.outcomes:,}", "outcomes"),
+            Figure(
+                "illusions",
+                "—" if figures.illusions is None else f"{figures.illusions:,}",
+                "productivity illusions: work done, KPI behind",
+            ),
+            Figure(
+                "unlinked_share",
+                format_share(figures.unlinked_throughput_share),
+                f"of {period.label}'s completions reached no outcome",
+            ),
         ]
     )
     return Section(
