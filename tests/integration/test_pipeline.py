@@ -32,6 +32,15 @@ MARTS = {
     "mart_flow_weekly_by_workstream",
     "mart_outcome_progress",
     "mart_quality_monthly",
+    "mart_outcome_scorecard",
+    "mart_execution_vs_delivery",
+    "mart_unlinked_work",
+    "mart_unlinked_tasks",
+    "mart_zombie_work",
+    "mart_outcome_review",
+    "mart_outcome_recommendations",
+    "mart_delivery_forecast",
+    "mart_outcome_forecast",
 }
 
 
