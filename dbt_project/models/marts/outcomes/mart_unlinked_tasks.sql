@@ -20,14 +20,10 @@ unlinked_tasks as (
 
     select
         tasks.*,
-        cast(
-            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as date
-        ) as created_month_start,
-        cast(
-            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as date
-        ) as completed_month_start
+        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
+            as created_month_start,
+        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
+            as completed_month_start
 
     from tasks
     inner join teams

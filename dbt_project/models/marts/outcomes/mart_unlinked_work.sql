@@ -25,6 +25,12 @@ teams as (
 
 ),
 
+team_months as (
+
+    select * from {{ ref('int_team_months_spined') }}
+
+),
+
 tasks_in_local_months as (
 
     select
@@ -33,55 +39,14 @@ tasks_in_local_months as (
         tasks.is_completed,
         not tasks.is_linked as is_unlinked,
         tasks.active_time_days,
-        cast(
-            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as date
-        ) as created_month_start,
-        cast(
-            {{ dbt.date_trunc('month', utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as date
-        ) as completed_month_start
+        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
+            as created_month_start,
+        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
+            as completed_month_start
 
     from tasks
     inner join teams
         on tasks.team = teams.team
-
-),
-
-team_month_bounds as (
-
-    select
-        team,
-        min(created_month_start) as first_month_start,
-        cast({{ dbt.date_trunc('month', as_of_date()) }} as date) as last_month_start
-
-    from tasks_in_local_months
-    group by team
-
-),
-
-month_offsets as (
-
-    {{ dbt.generate_series(1200) }}
-
-),
-
-team_months as (
-
-    select
-        team_month_bounds.team,
-        cast(
-            {{ dbt.dateadd(
-                'month', 'month_offsets.generated_number - 1', 'team_month_bounds.first_month_start'
-            ) }}
-            as date
-        ) as month_start
-
-    from team_month_bounds
-    cross join month_offsets
-    where
-        month_offsets.generated_number - 1
-        <= {{ dbt.datediff('team_month_bounds.first_month_start', 'team_month_bounds.last_month_start', 'month') }}
 
 ),
 

@@ -1,0 +1,60 @@
+-- One row per team × local calendar month (grain: team, month_start), from the month in which
+-- the team's first task was created, in the team's time zone, through the month of the as_of
+-- date: the rows of every team-month mart, so that a month without any activity keeps its row
+-- (with zero counts) instead of disappearing.
+with
+
+tasks as (
+
+    select * from {{ ref('fct_tasks') }}
+
+),
+
+teams as (
+
+    select * from {{ ref('dim_teams') }}
+
+),
+
+team_month_bounds as (
+
+    select
+        tasks.team,
+        min({{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }})
+            as first_month_start,
+        {{ month_start(as_of_date()) }} as last_month_start
+
+    from tasks
+    inner join teams
+        on tasks.team = teams.team
+    group by tasks.team
+
+),
+
+-- a hundred years of months: more than any tracker's history
+month_offsets as (
+
+    {{ dbt.generate_series(1200) }}
+
+),
+
+final as (
+
+    select
+        team_month_bounds.team,
+        cast(
+            {{ dbt.dateadd(
+                'month', 'month_offsets.generated_number - 1', 'team_month_bounds.first_month_start'
+            ) }}
+            as date
+        ) as month_start
+
+    from team_month_bounds
+    cross join month_offsets
+    where
+        month_offsets.generated_number - 1
+        <= {{ dbt.datediff('team_month_bounds.first_month_start', 'team_month_bounds.last_month_start', 'month') }}
+
+)
+
+select * from final
