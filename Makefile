@@ -41,7 +41,7 @@ lint: env ## ruff check, ruff format --check, sqlfluff lint
 	$(BIN)/ruff format --check pipelines tests
 	mkdir -p dbt_project/target/lint
 	OWH_DUCKDB_PATH=$(CURDIR)/dbt_project/target/lint/warehouse.duckdb \
-		$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
+		$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/data-tests
 
 format: env ## Format Python with ruff
 	$(BIN)/ruff format pipelines tests

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from pipelines.defs.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.demo.generator import generate_demo
 from pipelines.runner import RunSummary, run_nightly
 
@@ -43,3 +47,31 @@ def demo_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummary]:
     shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "zz-hand-checked.json")
     summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
     return landing, warehouse, summary
+
+
+def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt against ``database_file``, with its target and logs in the folder above the file's."""
+    work = database_file.parent.parent
+    return subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "--vars",
+            json.dumps({"as_of": DEMO_END.isoformat()}),
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "OWH_DUCKDB_PATH": str(database_file),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+    )

@@ -8,18 +8,15 @@ transitions, HAND-2 with four, HAND-3 with none, all in project PAY) gives known
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT_DIR, read_failing_rows
+from pipelines.defs.dbt.assets import read_failing_rows
 from pipelines.lib.duckdb_connection import connection
 
-from .conftest import DEMO_END, published
+from .conftest import published, run_dbt
 
 pytestmark = pytest.mark.integration
 
@@ -53,33 +50,6 @@ def warehouse_copy(demo_run, dbt_workdir) -> Path:
     copy.with_name(copy.name + ".wal").unlink(missing_ok=True)
     shutil.copy(published(warehouse), copy)
     return copy
-
-
-def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
-    work = database_file.parent.parent
-    return subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-            "--vars",
-            json.dumps({"as_of": DEMO_END.isoformat()}),
-        ],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "OWH_DUCKDB_PATH": str(database_file),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-    )
 
 
 def test_the_demo_run_passed_both_checks_with_nothing_stored(demo_run):

@@ -1,0 +1,35 @@
+"""Every dbt unit test passes, and every one of them ran.
+
+The nightly build leaves unit tests out: they test the SQL, not the data. They run here, against a
+copy of the published demo warehouse, where dbt reads the column types of each model's inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from .conftest import published, run_dbt
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_dbt_unit_test_passes(demo_run, tmp_path):
+    _, warehouse, summary = demo_run
+    assert summary.success, summary.errors
+    copy = tmp_path / "db" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(published(warehouse), copy)
+
+    completed = run_dbt(copy, "test", "--select", "test_type:unit")
+
+    target = tmp_path / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    failures = {r["unique_id"]: r["message"] for r in results if r["status"] != "pass"}
+    assert failures == {}, completed.stdout[-4000:]
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    defined = set(json.loads((target / "manifest.json").read_text())["unit_tests"])
+    assert {r["unique_id"] for r in results} == defined
+    assert len(defined) >= 90
