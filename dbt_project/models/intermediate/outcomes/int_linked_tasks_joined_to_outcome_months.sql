@@ -119,43 +119,64 @@ tasks_in_window as (
 
 ),
 
--- the status each task was in at the end of the evaluation day; a task created after it has no
--- interval yet and drops out here
+-- the status each task was in at the end of each evaluation day: the intervals of the tasks in
+-- the window, each with the evaluation day ends it covers (most cover none, a task's last one
+-- covers every later evaluation). Joined on the instant first and to the outcome's months after,
+-- so the work grows with the answer, not with outcomes x months x intervals. A task created after
+-- an evaluation has no interval covering it and no row for that month.
+intervals_at_evaluations as (
+
+    select
+        intervals.task_key,
+        evaluation_day_ends.evaluated_on,
+        evaluation_day_ends.evaluation_day_end_at,
+        evaluation_day_ends.time_zone,
+        intervals.status,
+        intervals.status_category,
+        intervals.entered_at,
+        intervals.is_blocked
+
+    from intervals
+    inner join tasks_in_window
+        on intervals.task_key = tasks_in_window.task_key
+    inner join evaluation_day_ends
+        on
+            tasks_in_window.team = evaluation_day_ends.team
+            and intervals.entered_at < evaluation_day_ends.evaluation_day_end_at
+            and (
+                intervals.exited_at is null
+                or intervals.exited_at >= evaluation_day_ends.evaluation_day_end_at
+            )
+
+),
+
 statuses_at_evaluation as (
 
     select
         outcome_months.outcome_id,
         outcome_months.month,
         outcome_months.evaluated_on,
-        evaluation_day_ends.evaluation_day_end_at,
+        intervals_at_evaluations.evaluation_day_end_at,
         tasks_in_window.task_key,
         tasks_in_window.source,
         tasks_in_window.task_id,
         tasks_in_window.team,
         tasks_in_window.workstream_id,
         tasks_in_window.started_at,
-        intervals.status,
-        intervals.status_category,
-        intervals.entered_at as status_entered_at,
-        {{ local_date('intervals.entered_at', 'evaluation_day_ends.time_zone') }}
+        intervals_at_evaluations.status,
+        intervals_at_evaluations.status_category,
+        intervals_at_evaluations.entered_at as status_entered_at,
+        {{ local_date('intervals_at_evaluations.entered_at', 'intervals_at_evaluations.time_zone') }}
             as status_entered_on,
-        intervals.is_blocked as is_in_blocked_status
+        intervals_at_evaluations.is_blocked as is_in_blocked_status
 
-    from outcome_months
+    from intervals_at_evaluations
     inner join tasks_in_window
-        on outcome_months.outcome_id = tasks_in_window.outcome_id
-    inner join evaluation_day_ends
+        on intervals_at_evaluations.task_key = tasks_in_window.task_key
+    inner join outcome_months
         on
-            outcome_months.evaluated_on = evaluation_day_ends.evaluated_on
-            and tasks_in_window.team = evaluation_day_ends.team
-    inner join intervals
-        on
-            tasks_in_window.task_key = intervals.task_key
-            and evaluation_day_ends.evaluation_day_end_at > intervals.entered_at
-            and (
-                intervals.exited_at is null
-                or evaluation_day_ends.evaluation_day_end_at <= intervals.exited_at
-            )
+            tasks_in_window.outcome_id = outcome_months.outcome_id
+            and intervals_at_evaluations.evaluated_on = outcome_months.evaluated_on
 
 ),
 
