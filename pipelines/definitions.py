@@ -10,6 +10,7 @@ import dagster as dg
 from pipelines.defs.dbt.assets import dbt_resource, outcome_warehouse_dbt
 from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.publish.assets import published_warehouse
+from pipelines.defs.quality.checks import raw_suite_checks
 from pipelines.defs.report.assets import leadership_report
 from pipelines.defs.resources import WarehouseResource, resource_from_env
 from pipelines.defs.schedules import landing_files_sensor, nightly_build, nightly_schedule
@@ -19,6 +20,7 @@ def build_defs(warehouse: WarehouseResource) -> dg.Definitions:
     """Definitions bound to one deployment's folders (the CLI passes its own)."""
     return dg.Definitions(
         assets=[*ingest_assets, outcome_warehouse_dbt, leadership_report, published_warehouse],
+        asset_checks=raw_suite_checks,
         jobs=[nightly_build],
         schedules=[nightly_schedule],
         sensors=[landing_files_sensor],

@@ -154,11 +154,13 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
 
 
 def failing_rows_of(metadata: Mapping[str, object]) -> str | None:
-    """The failing rows a dbt check carries (see ``pipelines.defs.dbt.assets``), if any."""
-    rows = metadata.get("failing_rows")
-    if rows is None:
-        return None
-    return str(getattr(rows, "value", rows))
+    """What a failed check shows under its name: the failing rows a dbt check carries (see
+    ``pipelines.defs.dbt.assets``) or the failed expectations of a Great Expectations suite."""
+    for key in ("failing_rows", "failing_expectations"):
+        value = metadata.get(key)
+        if value is not None:
+            return str(getattr(value, "value", value))
+    return None
 
 
 def check_report(name: str, failing_rows: str | None) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pytest
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.definitions import defs
+from pipelines.defs.dbt.assets import ensure_manifest, translator
+from pipelines.defs.quality.checks import raw_suite_checks
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.schedules import (
     NIGHTLY_JOB_NAME,
@@ -89,6 +93,37 @@ def test_dbt_tests_are_blocking_asset_checks(asset_graph):
         on_fct_tasks[0]
     )
     assert spec.blocking is True
+
+
+def test_every_dbt_data_test_is_an_asset_check():
+    """A singular test that reads several models names the one it guards (``meta.dagster.ref``);
+    without it dagster-dbt would log an observation the publish gate never sees."""
+    manifest = json.loads(ensure_manifest().read_text())
+    tests = [uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"]
+    unattached = [
+        uid
+        for uid in tests
+        if get_asset_check_key_for_test(manifest, translator, uid, None) is None
+    ]
+    assert tests
+    assert unattached == []
+
+
+def test_every_raw_table_has_a_blocking_great_expectations_suite(asset_graph):
+    suites = {c.check_key.asset_key: c for c in raw_suite_checks}
+    for table in RAW_TABLES:
+        key = dg.AssetCheckKey(dg.AssetKey(["raw", table]), "great_expectations_suite")
+        assert key in asset_graph.asset_check_keys, table
+        checks_def = suites[key.asset_key]
+        assert checks_def.get_spec_for_check_key(key).blocking is True
+        assert checks_def.node_def.pool == "duckdb_writer"
+
+
+def test_the_nightly_job_runs_the_raw_suites_before_dbt():
+    job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
+    steps = set(job.graph.node_dict)
+    assert {f"raw__{table}_great_expectations_suite" for table in RAW_TABLES} <= steps
+    assert "outcome_warehouse_dbt" in steps
 
 
 def test_writers_share_one_pool():

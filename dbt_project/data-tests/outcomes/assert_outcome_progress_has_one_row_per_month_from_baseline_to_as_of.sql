@@ -1,6 +1,7 @@
 -- Every outcome has exactly one row per month from the month of its baseline through the month of
 -- the run's as_of date, and no other rows: no gap, no duplicate, nothing before or after. An
 -- outcome whose baseline month starts after as_of has none. Returns one row per mismatch.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_outcome_progress'}}}) }}
 with
 
 outcomes as (

@@ -1,6 +1,7 @@
 -- The month's observation count and latest observation date in mart_outcome_progress agree with
 -- the unsegmented rows of fct_kpi_observations: counted within [first day of the month,
 -- evaluation date], latest on or before the evaluation date. Returns the rows that disagree.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_outcome_progress'}}}) }}
 with
 
 progress as (

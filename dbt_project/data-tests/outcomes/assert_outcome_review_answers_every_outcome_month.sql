@@ -2,6 +2,7 @@
 -- row matched at least one rule of mart_outcome_recommendations: a leader must never find a
 -- month missing, nor a month with no answer to "what changes next". Returns one row per
 -- outcome-month that breaks this.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_outcome_review'}}}) }}
 with
 
 progress as (

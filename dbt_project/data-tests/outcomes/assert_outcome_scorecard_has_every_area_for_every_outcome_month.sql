@@ -2,6 +2,7 @@
 -- scorecard has no outcome-month that mart_outcome_progress lacks: an area that cannot be measured
 -- must read no_data, never leave a blank on the report. (Which five is guarded by the
 -- accepted_values test on area.) Returns one row per outcome-month that differs.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_outcome_scorecard'}}}) }}
 with
 
 progress as (

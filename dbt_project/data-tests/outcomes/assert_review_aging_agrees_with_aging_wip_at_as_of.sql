@@ -2,6 +2,7 @@
 -- every task in WIP at the as_of day. In the as_of month the two look at the same moment, so
 -- for every task both hold they must agree on the age and on whether it is at or beyond the
 -- team's cycle-time p85 (the p85_p95 and above_p95 bands). Returns one row per disagreement.
+{{ config(meta={'dagster': {'ref': {'name': 'int_linked_tasks_joined_to_outcome_months'}}}) }}
 with
 
 linked_task_months as (

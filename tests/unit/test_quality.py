@@ -1,0 +1,283 @@
+"""Great Expectations suites on the raw tables: what passes, what fails, what could not run.
+
+Each test builds a small raw table in DuckDB with the contract's columns (``create_raw_schema``),
+so the suites see exactly the dtypes a real load gives them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.quality import (
+    Batch,
+    gx,
+    raw_table_batches,
+    validate,
+    validate_raw_table,
+)
+from pipelines.lib.raw_schema import TABLES, create_raw_schema
+
+AS_OF = dt.date(2026, 10, 31)
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with connection(tmp_path / "warehouse.duckdb") as con:
+        create_raw_schema(con)
+        yield con
+
+
+def insert_tasks(con, rows: list[tuple]) -> None:
+    con.executemany(
+        """
+        insert into raw.tasks (source, task_id, title, task_type, created_at, status, found_in,
+            assignee, _source_file, _source_row)
+        values (?, ?, ?, 'story', ?::timestamp, ?, ?, ?, ?, ?)
+        """,
+        rows,
+    )
+
+
+def log_load(con, table: str, rows_read: int, rows_quarantined: int) -> None:
+    con.execute(
+        """
+        insert into raw.load_log values ('run', ?, 'canonical', 'f.csv', 'h', ?, ?, ?, 'loaded',
+            null, timestamp '2026-10-31 04:30:00')
+        """,
+        [table, rows_read, rows_read - rows_quarantined, rows_quarantined],
+    )
+
+
+def failed(result) -> dict[str, tuple[int | None, int | None]]:
+    return {o.expectation: (o.unexpected_count, o.element_count) for o in result.failures}
+
+
+def test_a_clean_table_passes_every_expectation_of_its_contract(con):
+    insert_tasks(
+        con,
+        [
+            ("jira", "A-1", "One", "2026-10-01 09:00", "Done", None, "p1", "jira/1.json", 1),
+            (
+                "jira",
+                "A-2",
+                "Two",
+                "2026-10-02 09:00",
+                "To Do",
+                "production",
+                None,
+                "jira/1.json",
+                2,
+            ),
+        ],
+    )
+    log_load(con, "tasks", 2, 0)
+    result = validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=2)
+    assert result.passed
+    assert [(o.batch, o.expectation) for o in result.outcomes] == [
+        ("tasks", "expect_column_values_to_not_be_null(source)"),
+        ("tasks", "expect_column_values_to_not_be_null(task_id)"),
+        ("tasks", "expect_column_values_to_not_be_null(title)"),
+        ("tasks", "expect_column_values_to_not_be_null(task_type)"),
+        ("tasks", "expect_column_values_to_not_be_null(created_at)"),
+        ("tasks", "expect_column_values_to_be_between(created_at)"),
+        ("tasks", "expect_column_values_to_not_be_null(status)"),
+        ("tasks", "expect_column_values_to_be_in_set(found_in)"),
+        ("tasks", "expect_table_row_count_to_be_between"),
+        (
+            "tasks: distinct rows per file",
+            "expect_compound_columns_to_be_unique(source, task_id, _source_file)",
+        ),
+        ("tasks: load log", "expect_column_values_to_be_between(quarantined_share)"),
+    ]
+    assert result.summary() == "raw.tasks: 11 expectations passed"
+
+
+def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
+    insert_tasks(
+        con,
+        [
+            ("jira", "A-1", "One", "2026-10-01 09:00", "Done", None, None, "jira/1.json", 1),
+            # the same key in the same file with other content: a conflict
+            ("jira", "A-1", "One again", "2026-10-01 09:00", "Done", None, None, "jira/1.json", 2),
+            # the same row re-sent by a later file: a correction, not a conflict
+            ("jira", "A-2", "Two", "2026-10-02 09:00", "Done", None, None, "jira/1.json", 3),
+            ("jira", "A-2", "Two", "2026-10-02 09:00", "Done", None, None, "jira/2.json", 1),
+            # no status, created in the future, an unknown bug origin
+            ("jira", "A-3", "Three", "2027-01-01 09:00", None, "staging", None, "jira/2.json", 2),
+            ("jira", None, "No id", "1999-12-31 09:00", "Done", None, None, "jira/2.json", 3),
+        ],
+    )
+    result = validate_raw_table(con, "tasks", as_of=AS_OF)
+    assert not result.passed
+    assert result.errors == []
+    assert failed(result) == {
+        "expect_column_values_to_not_be_null(task_id)": (1, 6),
+        "expect_column_values_to_be_between(created_at)": (2, 6),
+        "expect_column_values_to_not_be_null(status)": (1, 6),
+        "expect_column_values_to_be_in_set(found_in)": (1, 6),
+        # A-1 twice in jira/1.json; A-2 once in each of two files is fine
+        "expect_compound_columns_to_be_unique(source, task_id, _source_file)": (2, 6),
+    }
+    assert result.summary() == "raw.tasks: 5 of 9 failed"  # no volume bound, no load log
+
+
+def test_volume_must_stay_within_the_bounds_of_the_last_published_load(con):
+    insert_tasks(
+        con,
+        [
+            ("jira", f"A-{n}", "T", "2026-10-01 09:00", "Done", None, None, "jira/1.json", n)
+            for n in range(1, 11)
+        ],
+    )
+    volume = "expect_table_row_count_to_be_between"
+    # 10 rows against 100 last time: under 40%
+    short = validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=100)
+    assert [(o.expectation, o.observed) for o in short.failures] == [(volume, 10)]
+    # 10 rows against 2 last time: over 4 times
+    assert [
+        o.expectation
+        for o in validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=2).failures
+    ] == [volume]
+    # exactly on both bounds: 10 >= ceil(0.4 * 25) and 10 <= floor(4 * 2.5)
+    assert validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=25).passed
+    # a first load has no bound
+    first = validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=None)
+    assert first.passed
+    assert volume not in {o.expectation for o in first.outcomes}
+
+
+def test_too_many_quarantined_rows_fail_the_table(con):
+    insert_tasks(
+        con,
+        [("jira", "A-1", "T", "2026-10-01 09:00", "Done", None, None, "jira/1.json", 1)],
+    )
+    log_load(con, "tasks", rows_read=100, rows_quarantined=1)
+    assert validate_raw_table(con, "tasks", as_of=AS_OF).passed  # 1% is the limit
+    log_load(con, "tasks", rows_read=100, rows_quarantined=2)  # now 3 of 200
+    assert failed(validate_raw_table(con, "tasks", as_of=AS_OF)) == {
+        "expect_column_values_to_be_between(quarantined_share)": (1, 1)
+    }
+
+
+def test_kpi_observations_carry_one_unit_per_kpi_and_numeric_values(con):
+    con.executemany(
+        """
+        insert into raw.kpi_observations (kpi_id, observed_on, value, unit, segment,
+            _source_file, _source_row)
+        values (?, ?::date, ?, ?, null, 'kpi_observations/k.csv', ?)
+        """,
+        [
+            ("K1", "2026-10-01", 1.0, "days", 1),
+            ("K1", "2026-10-02", 2.0, "hours", 2),
+            ("K2", "2026-10-01", 3.0, "%", 3),
+            ("K2", "2026-10-02", 4.0, None, 4),
+        ],
+    )
+    result = validate_raw_table(con, "kpi_observations", as_of=AS_OF)
+    assert failed(result) == {"expect_column_values_to_be_unique(kpi_id)": (2, 3)}
+    assert [o.batch for o in result.failures] == ["kpi_observations: units per KPI"]
+    assert "expect_column_values_to_be_of_type(value)" in {o.expectation for o in result.outcomes}
+
+
+def test_allowed_values_and_ranges_of_the_business_definitions(con):
+    con.execute(
+        """
+        insert into raw.kpis (kpi_id, name, unit, area, aggregation, direction, cadence_days,
+            _source_file, _source_row)
+        values ('K1', 'One', 'days', 'business', 'avg', 'decrease', 1, 'kpis/k.csv', 1),
+               ('K2', 'Two', '%', 'marketing', 'median', 'up', 0, 'kpis/k.csv', 2)
+        """
+    )
+    con.execute(
+        """
+        insert into raw.confidence_surveys (outcome_id, answered_on, dimension, score,
+            _source_file, _source_row)
+        values ('O-1', date '2026-10-05', 'readiness', 5, 's.csv', 1),
+               ('O-1', date '2026-10-05', 'mood', 6, 's.csv', 2)
+        """
+    )
+    assert failed(validate_raw_table(con, "kpis", as_of=AS_OF)) == {
+        "expect_column_values_to_be_in_set(area)": (1, 2),
+        "expect_column_values_to_be_in_set(aggregation)": (1, 2),
+        "expect_column_values_to_be_in_set(direction)": (1, 2),
+        "expect_column_values_to_be_between(cadence_days)": (1, 2),
+    }
+    assert failed(validate_raw_table(con, "confidence_surveys", as_of=AS_OF)) == {
+        "expect_column_values_to_be_in_set(dimension)": (1, 2),
+        "expect_column_values_to_be_between(score)": (1, 2),
+    }
+
+
+def test_an_expectation_that_raised_is_an_error_never_a_pass():
+    frame = pd.DataFrame({"task_id": ["A-1"]})
+    result = validate(
+        "tasks",
+        [
+            Batch(
+                "tasks",
+                frame,
+                [
+                    gx.expectations.ExpectColumnValuesToNotBeNull(column="task_id"),
+                    gx.expectations.ExpectColumnValuesToNotBeNull(column="status"),
+                ],
+            )
+        ],
+    )
+    assert not result.passed
+    assert result.failures == []
+    assert [(o.expectation, o.error) for o in result.errors] == [
+        (
+            "expect_column_values_to_not_be_null(status)",
+            'Error: The column "status" in BatchData does not exist.',
+        )
+    ]
+    assert result.summary() == "raw.tasks: 1 expectation(s) could not run; 0 failed"
+
+
+def test_a_table_missing_a_contract_column_cannot_pass():
+    frame = pd.DataFrame({"source": ["jira"], "_source_file": ["jira/1.json"]})
+    result = validate("tasks", raw_table_batches(TABLES["tasks"], frame, as_of=AS_OF))
+    assert not result.passed
+    assert {o.expectation for o in result.errors} >= {
+        "expect_column_values_to_not_be_null(task_id)",
+        "expect_compound_columns_to_be_unique(source, task_id, _source_file)",
+    }
+
+
+def test_results_carry_counts_never_values(con):
+    secret = "ann.example@corp.example.com"
+    insert_tasks(
+        con,
+        [
+            ("jira", "A-1", secret, "2026-10-01 09:00", None, secret, secret, "jira/1.json", 1),
+            ("jira", "A-1", "x", "2026-10-01 09:00", None, secret, secret, "jira/1.json", 2),
+        ],
+    )
+    result = validate_raw_table(con, "tasks", as_of=AS_OF)
+    assert not result.passed
+    text = json.dumps([asdict(o) for o in result.outcomes]) + result.markdown()
+    assert secret not in text
+    assert "A-1" not in text
+
+
+def test_planned_dates_may_lie_ahead_but_events_may_not(con):
+    con.execute(
+        """
+        insert into raw.outcomes (outcome_id, statement, kpi_id, baseline_value, baseline_on,
+            target_value, target_on, _source_file, _source_row)
+        values ('O-1', 'Faster', 'K1', 5, date '2026-11-15', 2, date '2027-06-30', 'o.csv', 1),
+               ('O-2', 'Far', 'K1', 5, date '2026-01-01', 2, date '2047-01-01', 'o.csv', 2)
+        """
+    )
+    # a baseline two weeks after as_of and a target eight months after it are plans; a target
+    # more than 20 years ahead is not
+    assert failed(validate_raw_table(con, "outcomes", as_of=AS_OF)) == {
+        "expect_column_values_to_be_between(target_on)": (1, 2)
+    }
