@@ -30,8 +30,10 @@ env: $(BIN)/.synced ## Create or update .venv exactly from uv.lock
 run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, report, publish
 	$(BIN)/owh demo
 
-test: env ## Run every test (pytest: unit, dbt build with unit tests, integration)
-	$(BIN)/pytest
+test: env ## Run every test (pytest on two workers: unit, dbt unit tests, integration)
+	@# parse the dbt project once, before two test workers would both find no manifest
+	$(BIN)/python -c "from pipelines.defs.dbt.assets import ensure_manifest; ensure_manifest()"
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: env ## Run the unit tests only
 	$(BIN)/pytest -m "not integration"

@@ -13,7 +13,8 @@ import pytest
 
 from .conftest import published, run_dbt
 
-pytestmark = pytest.mark.integration
+# every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 
 def test_every_dbt_unit_test_passes(demo_run, tmp_path):

@@ -17,7 +17,8 @@ from pipelines.lib.duckdb_connection import connection
 
 from .conftest import DEMO_END, published
 
-pytestmark = pytest.mark.integration
+# every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 AS_OF_MONTH = DEMO_END.replace(day=1)
 HAND_CHECKED_TASKS = 3  # tests/fixtures/pipeline/jira/hand-checked.json

@@ -18,7 +18,8 @@ from pipelines.lib.duckdb_connection import connection
 
 from .conftest import published, run_dbt
 
-pytestmark = pytest.mark.integration
+# every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 HAND_FILE = "jira/zz-hand-checked.json"
 LATE_PAGE = "jira/zz-late-page.json"

@@ -15,7 +15,8 @@ from pipelines.runner import run_nightly
 
 from .conftest import DEMO_END, FIXTURES, published
 
-pytestmark = pytest.mark.integration
+# every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-z]+"
 MARTS = {
@@ -169,6 +170,7 @@ def test_rerun_is_safe_and_gives_identical_marts(demo_run):
     assert _hashes(warehouse / "marts") == before
 
 
+@pytest.mark.xdist_group("jira_only")  # needs no demo run: free to run beside it
 def test_jira_only_landing_builds_every_mart(tmp_path, dagster_home):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     (landing / "jira").mkdir(parents=True)

@@ -21,7 +21,8 @@ from pipelines.runner import run_nightly
 
 from .conftest import DEMO_END, published
 
-pytestmark = pytest.mark.integration
+# every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 
 def digests(warehouse: Path) -> dict[str, str]:
