@@ -228,6 +228,66 @@ def report(
 
 
 @app.command()
+def check(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Findings of the last run of a warehouse folder: failed and warned checks, quarantined rows
+    by reason, unmapped statuses.
+
+    Exit status 1 when a blocking check failed or the run did not succeed, 2 when the folder has
+    no recorded run, 0 otherwise.
+    """
+    import dagster as dg
+
+    from pipelines.findings import findings_of_last_run
+    from pipelines.runner import configure_environment, failing_rows_indented
+
+    configure_environment(DEFAULT_LANDING, warehouse)
+    findings = findings_of_last_run(dg.DagsterInstance.get(), warehouse)
+    if findings is None:
+        console.print(
+            f"[red]error:[/red] no run recorded for warehouse folder {warehouse.resolve()} "
+            f"in {os.environ['DAGSTER_HOME']}: run `owh run` first"
+        )
+        raise typer.Exit(2)
+    out = Console()
+    started = findings.started_at.strftime("%Y-%m-%d %H:%M UTC") if findings.started_at else "?"
+    outcome = "published" if findings.published else "not published"
+    out.print(
+        f"[bold]Last run[/bold] {findings.run_id}: {findings.status.lower()}, {outcome} "
+        f"(started {started}, as of {findings.as_of or '?'}); "
+        f"{findings.checks_evaluated} checks evaluated"
+    )
+    for title, checks, colour in (
+        ("Blocking checks failed", findings.failed_checks, "red"),
+        ("Checks warned", findings.warned_checks, "yellow"),
+    ):
+        out.print(f"\n[bold {colour}]{title}: {len(checks)}[/bold {colour}]")
+        for finding in checks:
+            out.print(f"  {escape(finding.name)}", soft_wrap=True)
+            if finding.description:
+                out.print(f"      {escape(finding.description)}", soft_wrap=True)
+            if finding.details:
+                out.print(escape(failing_rows_indented(finding.details)), soft_wrap=True)
+    quarantined = sum(count.rows for count in findings.quarantine)
+    out.print(f"\n[bold]Quarantined rows: {quarantined:,}[/bold]")
+    if findings.quarantine:
+        table = Table(show_edge=False)
+        for column in ("table", "reason", "rows"):
+            table.add_column(column, justify="right" if column == "rows" else "left")
+        for count in findings.quarantine:
+            table.add_row(count.table_name, escape(count.reason), f"{count.rows:,}")
+        out.print(table)
+    out.print(f"\n[bold]Unmapped statuses: {len(findings.unmapped_statuses)}[/bold]")
+    for row in findings.unmapped_statuses:
+        out.print("  " + escape(", ".join(f"{k}={v}" for k, v in row.items())), soft_wrap=True)
+    if findings.database_file:
+        out.print(f"\nRead from {findings.database_file}")
+    if findings.blocking_check_failed or findings.status != "SUCCESS":
+        raise typer.Exit(1)
+
+
+@app.command()
 def ui(
     landing: LandingOption = DEFAULT_LANDING,
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,

@@ -57,7 +57,7 @@ def run_nightly(
     import dagster as dg
 
     from pipelines.definitions import build_defs
-    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG, WarehouseResource
+    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG, WAREHOUSE_TAG, WarehouseResource
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
     instance = dg.DagsterInstance.get()
@@ -68,7 +68,11 @@ def run_nightly(
         )
     )
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
-    tags = {AS_OF_TAG: as_of.isoformat(), DEMO_TAG: "true" if demo else "false"}
+    tags = {
+        AS_OF_TAG: as_of.isoformat(),
+        DEMO_TAG: "true" if demo else "false",
+        WAREHOUSE_TAG: str(warehouse_dir.resolve()),
+    }
     outcome: dict[str, object] = {}
 
     log_file = warehouse_dir / "logs" / f"{run_id}.log"
@@ -167,5 +171,9 @@ def check_report(name: str, failing_rows: str | None) -> str:
     """A failed check's name, with its failing rows on the lines below it when it has them."""
     if not failing_rows:
         return name
-    lines = failing_rows.splitlines()
-    return "\n".join([name, *(FAILING_ROWS_INDENT + line for line in lines)])
+    return "\n".join([name, failing_rows_indented(failing_rows)])
+
+
+def failing_rows_indented(failing_rows: str) -> str:
+    """Failing rows indented under the line of their check."""
+    return "\n".join(FAILING_ROWS_INDENT + line for line in failing_rows.splitlines())

@@ -19,6 +19,8 @@ from pipelines.lib.pseudonymize import pseudonym_key_from_env
 WAREHOUSE_FILE_NAME = "warehouse.duckdb"
 AS_OF_TAG = "owh/as_of"
 DEMO_TAG = "owh/demo"
+# The warehouse folder a run builds for: how `owh check` finds a folder's last run.
+WAREHOUSE_TAG = "owh/warehouse"
 
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE_DIR = "warehouse"
@@ -70,6 +72,14 @@ def run_as_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
     record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
     return created.astimezone(dt.UTC).date()
+
+
+def tag_run_with_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
+    """Record the run's warehouse folder on the run, however it was launched (CLI, schedule,
+    sensor, UI), so that `owh check` can find the folder's last run."""
+    folder = str(warehouse.warehouse_path)
+    if context.run.tags.get(WAREHOUSE_TAG) != folder:
+        context.instance.add_run_tags(context.run.run_id, {WAREHOUSE_TAG: folder})
 
 
 def run_pseudonym_key(context: dg.AssetExecutionContext) -> bytes:

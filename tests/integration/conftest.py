@@ -49,6 +49,18 @@ def demo_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummary]:
     return landing, warehouse, summary
 
 
+@pytest.fixture(scope="session")
+def jira_only_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummary]:
+    """A landing folder holding one Jira page and nothing else, run end to end: every model is
+    built (the outcome marts empty), at a fraction of the demo's cost."""
+    root = tmp_path_factory.mktemp("jira_only")
+    landing, warehouse = root / "landing", root / "warehouse"
+    (landing / "jira").mkdir(parents=True)
+    shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "page-1.json")
+    summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
+    return landing, warehouse, summary
+
+
 def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt against ``database_file``, with its target and logs in the folder above the file's."""
     work = database_file.parent.parent

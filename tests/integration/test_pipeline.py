@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connection
 from pipelines.runner import run_nightly
 
-from .conftest import DEMO_END, FIXTURES, published
+from .conftest import DEMO_END, published
 
 # every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
@@ -66,6 +67,20 @@ def test_demo_run_publishes_warehouse_parquet_and_report(demo_run):
     assert (warehouse / "reports" / "latest.html").exists()
     assert (warehouse / "reports" / "2026-10.html").exists()
     assert not (warehouse / "build").exists() or not any((warehouse / "build").iterdir())
+
+
+def test_owh_check_reports_the_clean_demo_run(demo_run):
+    _, warehouse, _ = demo_run
+    checked = CliRunner().invoke(app, ["check", "--warehouse", str(warehouse)])
+    assert checked.exit_code == 0, checked.output
+    output = " ".join(checked.output.split())
+    # the demo run, or its re-run if that test ran first: both succeed the same way
+    assert ": success, published" in output
+    assert "Blocking checks failed: 0" in output
+    assert "Checks warned: 0" in output
+    assert "Quarantined rows: 0" in output
+    assert "Unmapped statuses: 0" in output
+    assert f"Read from {published(warehouse)}" in output
 
 
 def test_every_generated_and_hand_written_task_reaches_fct_tasks(demo_run):
@@ -171,11 +186,8 @@ def test_rerun_is_safe_and_gives_identical_marts(demo_run):
 
 
 @pytest.mark.xdist_group("jira_only")  # needs no demo run: free to run beside it
-def test_jira_only_landing_builds_every_mart(tmp_path, dagster_home):
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    (landing / "jira").mkdir(parents=True)
-    shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "page-1.json")
-    summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
+def test_jira_only_landing_builds_every_mart(jira_only_run):
+    _, warehouse, summary = jira_only_run
     assert summary.success, summary.errors
     assert query(warehouse, "select task_id from marts.fct_tasks order by 1") == [
         ("HAND-1",),

@@ -15,7 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connection
 from pipelines.runner import run_nightly
 
@@ -70,3 +72,17 @@ def test_broken_raw_tables_fail_their_suites_and_nothing_is_published(demo_run, 
     assert "raw" in schemas
     assert not schemas & {"staging", "intermediate", "marts"}
     assert digests(copy) == before
+
+    # owh check reports the same run from the folder alone, and fails
+    checked = CliRunner().invoke(app, ["check", "--warehouse", str(copy)])
+    assert checked.exit_code == 1, checked.output
+    output = " ".join(checked.output.split())
+    assert f"Last run {result.run_id}: failure, not published" in output
+    assert "Blocking checks failed: 2" in output
+    assert "raw/kpis:great_expectations_suite" in output
+    assert "raw/kpi_observations:great_expectations_suite" in output
+    assert "expect_column_values_to_be_unique(kpi_id)" in output
+    assert "Quarantined rows: 1" in output
+    assert "kpis " in output
+    assert "Unmapped statuses: 0" in output
+    assert "marketing" not in output

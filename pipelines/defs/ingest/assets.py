@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 
-from pipelines.defs.resources import WarehouseResource, run_pseudonym_key
+from pipelines.defs.resources import WarehouseResource, run_pseudonym_key, tag_run_with_warehouse
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.ingest import (
     IngestResult,
@@ -46,6 +46,7 @@ def _materialize(
     load: Callable[..., IngestResult],
     **kwargs,
 ) -> Iterator[dg.MaterializeResult]:
+    tag_run_with_warehouse(context, warehouse)
     build_file = warehouse.build_file(context)
     build_file.parent.mkdir(parents=True, exist_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
