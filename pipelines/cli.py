@@ -271,13 +271,11 @@ def check(
                 out.print(escape(failing_rows_indented(finding.details)), soft_wrap=True)
     quarantined = sum(count.rows for count in findings.quarantine)
     out.print(f"\n[bold]Quarantined rows: {quarantined:,}[/bold]")
-    if findings.quarantine:
-        table = Table(show_edge=False)
-        for column in ("table", "reason", "rows"):
-            table.add_column(column, justify="right" if column == "rows" else "left")
-        for count in findings.quarantine:
-            table.add_row(count.table_name, escape(count.reason), f"{count.rows:,}")
-        out.print(table)
+    for count in findings.quarantine:
+        # one line each, never wrapped into a table cell: a reason can be long
+        out.print(
+            f"  {count.table_name}: {count.rows:,} row(s): {escape(count.reason)}", soft_wrap=True
+        )
     out.print(f"\n[bold]Unmapped statuses: {len(findings.unmapped_statuses)}[/bold]")
     for row in findings.unmapped_statuses:
         out.print("  " + escape(", ".join(f"{k}={v}" for k, v in row.items())), soft_wrap=True)
