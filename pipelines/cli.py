@@ -168,7 +168,7 @@ def ingest(
     scratch.unlink(missing_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     results = []
-    with connection(scratch) as con:
+    with connection(scratch, allowed_directories=[landing.resolve()]) as con:
         for label, load, kwargs in (
             ("task tracker exports", ingest_task_tracker, {"pseudonym_key": key}),
             ("business definitions", ingest_definitions, {}),

@@ -4,13 +4,18 @@
   zone shifts day boundaries with the machine.
 - no extension auto-install or auto-load: the nightly process runs only the code we pinned.
 - readers always open ``read_only``: a mistyped path fails loudly instead of creating an empty file.
+- no file outside the allowed folders: the database file's own folder and the folders a caller
+  names (the landing folder for ingestion, the Parquet folder for publishing). SQL that reaches a
+  connection, whatever it holds, cannot read ``/etc/passwd`` or a file beside the landing folder
+  (``PermissionException``); the configuration is then locked, so it cannot turn that back on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -28,9 +33,15 @@ class WarehouseLockedError(RuntimeError):
 
 
 def connect(
-    path: str | Path | None = None, *, read_only: bool = False
+    path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    allowed_directories: Sequence[str | Path] = (),
 ) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB connection (in memory when ``path`` is None) with the project's settings."""
+    """Open a DuckDB connection (in memory when ``path`` is None) with the project's settings.
+
+    Files outside ``allowed_directories`` and the database file's folder are out of reach.
+    """
     database = ":memory:" if path is None else str(path)
     if path is not None and read_only and not Path(path).exists():
         raise FileNotFoundError(f"warehouse file not found: {path}")
@@ -45,15 +56,28 @@ def connect(
             ) from exc
         raise
     con.execute("set TimeZone = 'UTC'")
+    folders = [*allowed_directories, *([Path(path).parent] if path is not None else [])]
+    _restrict_file_access(con, folders)
     return con
+
+
+def _restrict_file_access(con: duckdb.DuckDBPyConnection, folders: Sequence[str | Path]) -> None:
+    # a trailing separator, so that allowing /data/landing does not allow /data/landing-old
+    allowed = sorted({str(Path(folder).resolve()) + os.sep for folder in folders})
+    con.execute("set allowed_directories = ?", [allowed])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
 
 
 @contextlib.contextmanager
 def connection(
-    path: str | Path | None = None, *, read_only: bool = False
+    path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    allowed_directories: Sequence[str | Path] = (),
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection closed on every exit path: an exception never keeps the file locked."""
-    con = connect(path, read_only=read_only)
+    con = connect(path, read_only=read_only, allowed_directories=allowed_directories)
     try:
         yield con
     finally:

@@ -66,7 +66,7 @@ def seal_build(build_file: Path, parquet_dir: Path) -> SealedBuild:
         raise PublishError(f"build file {build_file} does not exist")
     parquet_dir.mkdir(parents=True, exist_ok=True)
     exported: list[Path] = []
-    with connection(build_file) as con:
+    with connection(build_file, allowed_directories=[parquet_dir]) as con:
         marts = mart_tables(con)
         if not marts:
             raise PublishError(f"build file {build_file} has no tables in schema '{MARTS_SCHEMA}'")

@@ -35,7 +35,7 @@ def make_landing(root: Path, files: dict[str, str | bytes | Path]) -> Path:
 
 
 def ingest_tasks(landing: Path):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     result = ingest_task_tracker(
         con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
     )
@@ -406,7 +406,7 @@ def test_definitions_check_enums_ranges_numbers_and_dates(tmp_path):
             "workstream_rules/rules.csv": CANONICAL / "workstream_rules.csv",
         },
     )
-    con = connect()
+    con = connect(allowed_directories=[landing])
     result = ingest_definitions(con, landing, run_id="run-1", loaded_at=LOADED_AT)
     assert rows(
         con, "select kpi_id, area, aggregation, direction, cadence_days from raw.kpis order by 1"
@@ -448,7 +448,7 @@ def test_impact_data_checks_dates_numbers_dimension_and_score(tmp_path):
             "confidence_surveys/survey.csv": CANONICAL / "confidence_surveys.csv",
         },
     )
-    con = connect()
+    con = connect(allowed_directories=[landing])
     ingest_impact(con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY)
     assert rows(
         con, "select kpi_id, observed_on, value, segment from raw.kpi_observations order by 2"

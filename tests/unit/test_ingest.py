@@ -92,7 +92,7 @@ def landing(tmp_path) -> Path:
 
 
 def test_both_adapters_load_exact_counts_per_table(landing):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     tracker, definitions, impact = ingest_all(con, landing)
 
     assert tracker.rows_loaded == {"tasks": 7, "task_status_changes": 13, "task_flags": 3}
@@ -127,7 +127,7 @@ def test_both_adapters_load_exact_counts_per_table(landing):
 
 
 def test_load_log_has_one_row_per_file_and_table_and_every_row_is_accounted_for(landing):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     tracker, _, _ = ingest_all(con, landing)
     logged = con.execute(
         "select table_name, source_file, rows_read, rows_loaded, rows_quarantined, status "
@@ -168,7 +168,11 @@ def test_load_log_has_one_row_per_file_and_table_and_every_row_is_accounted_for(
 
 def test_warnings_name_unknown_folders_ignored_files_drift_and_rejections(landing):
     tracker = ingest_task_tracker(
-        connect(), landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+        connect(allowed_directories=[landing]),
+        landing,
+        run_id="run-1",
+        loaded_at=LOADED_AT,
+        pseudonym_key=KEY,
     )
     assert tracker.warnings == [
         "landing folder github/ is not read by any adapter; its files are ignored (known "
@@ -189,7 +193,7 @@ def test_warnings_name_unknown_folders_ignored_files_drift_and_rejections(landin
 
 
 def test_running_the_same_ingest_twice_gives_the_same_content(landing):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     ingest_all(con, landing)
     first = snapshot(con)
     ingest_all(con, landing)
@@ -198,7 +202,7 @@ def test_running_the_same_ingest_twice_gives_the_same_content(landing):
 
 
 def test_a_retry_under_another_run_id_replaces_the_log_instead_of_doubling_it(landing):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     ingest_all(con, landing, run_id="root-run")
     ingest_all(con, landing, run_id="re-execution")
     assert con.execute("select distinct run_id from raw.load_log").fetchall() == [("re-execution",)]
@@ -216,7 +220,7 @@ def test_a_file_with_the_same_bytes_is_logged_as_duplicate_and_loaded_once(tmp_p
             "tasks/2026-09-01-resent.csv": CANONICAL / "tasks.csv",
         },
     )
-    con = connect()
+    con = connect(allowed_directories=[landing])
     result = ingest_task_tracker(
         con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
     )
@@ -237,7 +241,11 @@ def test_a_duplicated_jira_page_is_logged_for_each_of_its_tables(tmp_path):
     page = FIXTURES / "jira" / "page-1.json"
     landing = make_landing(tmp_path / "landing", {"jira/a.json": page, "jira/b.json": page})
     result = ingest_task_tracker(
-        connect(), landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+        connect(allowed_directories=[landing]),
+        landing,
+        run_id="run-1",
+        loaded_at=LOADED_AT,
+        pseudonym_key=KEY,
     )
     assert [(f.source_file, f.table_name, f.status) for f in result.files] == [
         ("jira/a.json", "tasks", "loaded"),
@@ -252,7 +260,7 @@ def test_a_duplicated_jira_page_is_logged_for_each_of_its_tables(tmp_path):
 
 def test_a_page_that_is_not_json_is_rejected_with_one_quarantine_row(tmp_path):
     landing = make_landing(tmp_path / "landing", {"jira/broken.json": '{"issues": [\n  {]}'})
-    con = connect()
+    con = connect(allowed_directories=[landing])
     result = ingest_task_tracker(
         con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
     )
@@ -283,7 +291,7 @@ def test_a_page_that_is_not_json_is_rejected_with_one_quarantine_row(tmp_path):
 
 
 def test_a_symlink_pointing_outside_the_landing_folder_is_refused(landing, tmp_path):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     ingest_task_tracker(con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY)
     before = snapshot(con)
     secret = tmp_path / "secret.csv"
@@ -302,11 +310,13 @@ def test_a_folder_linked_outside_the_landing_folder_is_refused(tmp_path):
     landing.mkdir()
     os.symlink(outside, landing / "kpis")
     with pytest.raises(UnsafeLandingPathError, match="landing path kpis resolves to"):
-        ingest_definitions(connect(), landing, run_id="run-1", loaded_at=LOADED_AT)
+        ingest_definitions(
+            connect(allowed_directories=[landing]), landing, run_id="run-1", loaded_at=LOADED_AT
+        )
 
 
 def test_a_failure_inside_the_transaction_leaves_the_tables_as_they_were(landing, monkeypatch):
-    con = connect()
+    con = connect(allowed_directories=[landing])
     ingest_all(con, landing)
     before = snapshot(con)
     (landing / "tasks" / "tasks.csv").unlink()
@@ -326,7 +336,7 @@ def test_a_failure_inside_the_transaction_leaves_the_tables_as_they_were(landing
 
 def test_a_landing_folder_with_only_task_data_gives_empty_definitions(tmp_path):
     landing = make_landing(tmp_path / "landing", {"jira/p.json": FIXTURES / "jira" / "page-1.json"})
-    con = connect()
+    con = connect(allowed_directories=[landing])
     result = ingest_definitions(con, landing, run_id="run-1", loaded_at=LOADED_AT)
     assert result.files == []
     assert result.rows_loaded == {"kpis": 0, "outcomes": 0, "workstreams": 0, "workstream_rules": 0}

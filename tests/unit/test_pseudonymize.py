@@ -122,7 +122,7 @@ def test_no_email_address_reaches_any_raw_table_and_jira_and_csv_agree(tmp_path)
         "linear,E-1,Call eve@example.com back,task,2026-09-01T00:00:00Z,Open,eve@example.com\n"
         "linear,E-2,Broken,task,yesterday,Open,frank@example.com\n"
     )
-    con = connect()
+    con = connect(allowed_directories=[landing])
     loaded_at = dt.datetime(2026, 10, 1)
     results = [
         ingest_task_tracker(con, landing, run_id="r", loaded_at=loaded_at, pseudonym_key=KEY),

@@ -50,7 +50,7 @@ def _materialize(
     build_file = warehouse.build_file(context)
     build_file.parent.mkdir(parents=True, exist_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    with connection(build_file) as con:
+    with connection(build_file, allowed_directories=[warehouse.landing_path]) as con:
         result = load(
             con, warehouse.landing_path, run_id=context.run.run_id, loaded_at=loaded_at, **kwargs
         )

@@ -1,0 +1,86 @@
+"""Every connection the project opens is hardened the same way: UTC, no extension loading, and no
+file outside the folders it was given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.duckdb_connection import connection
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    made = {name: tmp_path / name for name in ("landing", "landing-old", "warehouse", "secrets")}
+    for folder in made.values():
+        folder.mkdir()
+    (made["landing"] / "tasks.csv").write_text("task_id\nA-1\n")
+    (made["landing-old"] / "tasks.csv").write_text("task_id\nOLD-1\n")
+    (made["secrets"] / "token.csv").write_text("token\nsentinel-7f3a\n")
+    return made
+
+
+def read_csv(con, path: Path | str) -> list[tuple]:
+    return con.execute("select * from read_csv(?)", [str(path)]).fetchall()
+
+
+def test_settings_of_every_connection(folders):
+    with connection(folders["warehouse"] / "warehouse.duckdb") as con:
+        settings = dict(
+            con.execute(
+                "select name, value from duckdb_settings() where name in ("
+                "'TimeZone', 'autoload_known_extensions', 'autoinstall_known_extensions', "
+                "'enable_external_access', 'lock_configuration')"
+            ).fetchall()
+        )
+    assert settings == {
+        "TimeZone": "UTC",
+        "autoload_known_extensions": "false",
+        "autoinstall_known_extensions": "false",
+        "enable_external_access": "false",
+        "lock_configuration": "true",
+    }
+
+
+def test_files_are_read_only_inside_the_allowed_folders(folders):
+    database = folders["warehouse"] / "warehouse.duckdb"
+    with connection(database, allowed_directories=[folders["landing"]]) as con:
+        assert read_csv(con, folders["landing"] / "tasks.csv") == [("A-1",)]
+        for outside in (
+            folders["secrets"] / "token.csv",
+            folders["landing"] / ".." / "secrets" / "token.csv",
+            # a sibling whose name starts like the allowed folder is not inside it
+            folders["landing-old"] / "tasks.csv",
+            "/etc/passwd",
+        ):
+            with pytest.raises(duckdb.PermissionException, match="Cannot access file"):
+                read_csv(con, outside)
+        # the database file's own folder stays writable: publishing exports Parquet beside it
+        con.execute("create table t as select 1 as a")
+        con.execute("copy t to ? (format parquet)", [str(folders["warehouse"] / "t.parquet")])
+    assert (folders["warehouse"] / "t.parquet").exists()
+
+
+def test_the_restriction_cannot_be_lifted_from_sql(folders):
+    with connection(folders["warehouse"] / "warehouse.duckdb") as con:
+        for statement in (
+            "set enable_external_access = true",
+            "set allowed_directories = ['/']",
+            "set autoload_known_extensions = true",
+        ):
+            with pytest.raises(duckdb.InvalidInputException, match="Cannot change configuration"):
+                con.execute(statement)
+        with pytest.raises(duckdb.PermissionException):
+            read_csv(con, folders["secrets"] / "token.csv")
+
+
+def test_a_reader_is_restricted_too(folders):
+    database = folders["warehouse"] / "warehouse.duckdb"
+    with connection(database) as con:
+        con.execute("create table t as select 1 as a")
+    with connection(database, read_only=True) as con:
+        assert con.execute("select a from t").fetchall() == [(1,)]
+        with pytest.raises(duckdb.PermissionException):
+            read_csv(con, folders["secrets"] / "token.csv")
