@@ -3,12 +3,14 @@ file outside the folders it was given."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.duckdb_connection import WarehouseLockedError, connect, connection
 
 
 @pytest.fixture
@@ -84,3 +86,35 @@ def test_a_reader_is_restricted_too(folders):
         assert con.execute("select a from t").fetchall() == [(1,)]
         with pytest.raises(duckdb.PermissionException):
             read_csv(con, folders["secrets"] / "token.csv")
+
+
+def test_a_locked_warehouse_names_the_process_holding_it(folders):
+    database = folders["warehouse"] / "warehouse.duckdb"
+    with connection(database) as con:
+        con.execute("create table t as select 1 as a")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        for read_only in (False, True):
+            with pytest.raises(
+                WarehouseLockedError,
+                match=rf"warehouse .*warehouse\.duckdb is locked by PID {holder.pid} \(.*\); "
+                "close that program or wait for its run to finish",
+            ):
+                connect(database, read_only=read_only)
+    finally:
+        holder.kill()
+        holder.wait()
+    # once the holder is gone the file opens again, unchanged
+    with connection(database, read_only=True) as con:
+        assert con.execute("select a from t").fetchall() == [(1,)]
