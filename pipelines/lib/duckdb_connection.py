@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
