@@ -55,13 +55,16 @@ def connect(
                 "close that program or wait for its run to finish"
             ) from exc
         raise
-    con.execute("set TimeZone = 'UTC'")
     folders = [*allowed_directories, *([Path(path).parent] if path is not None else [])]
-    _restrict_file_access(con, folders)
+    harden(con, folders)
     return con
 
 
-def _restrict_file_access(con: duckdb.DuckDBPyConnection, folders: Sequence[str | Path]) -> None:
+def harden(con: duckdb.DuckDBPyConnection, folders: Sequence[str | Path]) -> None:
+    """Set UTC for the connection and every cursor of it, allow files in ``folders`` only, and
+    lock the configuration. dbt's connections get the same through ``pipelines.lib.dbt_plugin``."""
+    # global, so that a cursor (a new session) inherits it: after the lock it could not set it
+    con.execute("set global TimeZone = 'UTC'")
     # a trailing separator, so that allowing /data/landing does not allow /data/landing-old
     allowed = sorted({str(Path(folder).resolve()) + os.sep for folder in folders})
     con.execute("set allowed_directories = ?", [allowed])

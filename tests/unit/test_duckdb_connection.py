@@ -118,3 +118,29 @@ def test_a_locked_warehouse_names_the_process_holding_it(folders):
     # once the holder is gone the file opens again, unchanged
     with connection(database, read_only=True) as con:
         assert con.execute("select a from t").fetchall() == [(1,)]
+
+
+def test_dbt_connections_get_the_same_hardening(folders):
+    """dbt-duckdb opens its own connections; the plugin named in profiles.yml hardens them."""
+    from types import SimpleNamespace
+
+    from pipelines.lib.dbt_plugin import SEEDS_DIR, Plugin
+
+    database = folders["warehouse"] / "warehouse.duckdb"
+    plugin = Plugin(name="dbt_plugin", plugin_config={}, credentials=SimpleNamespace(path=database))
+    con = duckdb.connect(str(database))
+    try:
+        plugin.configure_connection(con)
+        # seeds are loaded with COPY ... FROM their CSV file
+        teams = con.execute("select count(*) from read_csv(?)", [str(SEEDS_DIR / "teams.csv")])
+        assert teams.fetchone()[0] > 0
+        for outside in (folders["landing"] / "tasks.csv", "/etc/passwd"):
+            with pytest.raises(duckdb.PermissionException, match="Cannot access file"):
+                read_csv(con, outside)
+        # a cursor is a new session: it inherits UTC, and cannot change anything
+        cursor = con.cursor()
+        assert cursor.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
+        with pytest.raises(duckdb.InvalidInputException, match="Cannot change configuration"):
+            cursor.execute("set enable_external_access = true")
+    finally:
+        con.close()
