@@ -8,6 +8,7 @@ transitions, HAND-2 with four, HAND-3 with none, all in project PAY) gives known
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -176,4 +177,90 @@ def test_transitions_loaded_match_source_files_names_each_file_that_lost_one(war
         (HAND_FILE, "int_status_changes_mapped", 6, 7, None),
         (HAND_FILE, "raw.task_status_changes", 10, 9, 2),
         (CANONICAL_FILE, "int_status_changes_mapped", canonical_count, canonical_count - 1, None),
+    ]
+
+
+def test_every_outcome_has_an_observation_at_its_baseline_names_each_unmeasured_baseline(
+    warehouse_copy,
+):
+    with connection(warehouse_copy) as con:
+        # four outcomes, each with a KPI of its own and daily observations from its baseline on
+        outcomes = con.execute(
+            "select outcome_id, kpi_id, cast(baseline_on as date), cadence_days "
+            "from marts.dim_outcomes join marts.dim_kpis using (kpi_id) "
+            "where kpi_id in "
+            "(select kpi_id from marts.dim_outcomes group by 1 having count(*) = 1) "
+            "order by outcome_id limit 4"
+        ).fetchall()
+        (gone, _, _, _), (edge, _, _, _), (early, _, _, _), (future, _, _, _) = outcomes
+        cadence = {outcome: days for outcome, _, _, days in outcomes}
+        kpi = {outcome: kpi_id for outcome, kpi_id, _, _ in outcomes}
+        baseline = {outcome: on for outcome, _, on, _ in outcomes}
+
+        def delete_observations(outcome, first, last):
+            con.execute(
+                "delete from raw.kpi_observations where kpi_id = ? and observed_on between ? and ?",
+                [kpi[outcome], first, last],
+            )
+
+        def add_observation(outcome, on):
+            con.execute(
+                "insert into raw.kpi_observations by name select ? as kpi_id, "
+                "cast(? as date) as observed_on, 1.0 as value, 'days' as unit, "
+                "'canonical' as _source, 'x.csv' as _source_file, 1 as _source_row",
+                [kpi[outcome], on],
+            )
+
+        first_after = {
+            outcome: con.execute(
+                "select min(observed_on) from raw.kpi_observations "
+                "where kpi_id = ? and observed_on > ?",
+                [kpi[outcome], baseline[outcome]],
+            ).fetchone()[0]
+            for outcome in (gone, early)
+        }
+        # no observation in the cadence up to the baseline: fails
+        delete_observations(gone, baseline[gone] - dt.timedelta(days=cadence[gone]), baseline[gone])
+        # the only observation exactly one cadence before the baseline: the edge still counts
+        delete_observations(edge, baseline[edge], baseline[edge])
+        add_observation(edge, baseline[edge] - dt.timedelta(days=cadence[edge]))
+        # the only earlier observation one day beyond the cadence: fails, and is named
+        too_early = baseline[early] - dt.timedelta(days=cadence[early] + 1)
+        delete_observations(early, baseline[early], baseline[early])
+        add_observation(early, too_early)
+        # a baseline after the reporting date is not judged yet
+        con.execute(
+            "update raw.outcomes set baseline_on = '2026-11-15' where outcome_id = ?", [future]
+        )
+        con.execute(
+            "delete from raw.kpi_observations where kpi_id = ? and observed_on >= '2026-10-01'",
+            [kpi[future]],
+        )
+
+    result = run_dbt(
+        warehouse_copy,
+        "build",
+        "--select",
+        "dim_kpis dim_outcomes fct_kpi_observations "
+        "assert_every_outcome_has_an_observation_at_its_baseline",
+        "--indirect-selection",
+        "empty",
+    )
+
+    assert result.returncode == 1, result.stdout
+    assert "FAIL 2 assert_every_outcome_has_an_observation_at_its_baseline" in result.stdout
+    columns, rows = read_failing_rows(
+        warehouse_copy, "audit", "assert_every_outcome_has_an_observation_at_its_baseline"
+    )
+    assert columns == [
+        "outcome_id",
+        "kpi_id",
+        "baseline_on",
+        "cadence_days",
+        "last_observed_before",
+        "first_observed_after",
+    ]
+    assert rows == [
+        (gone, kpi[gone], baseline[gone], cadence[gone], None, first_after[gone]),
+        (early, kpi[early], baseline[early], cadence[early], too_early, first_after[early]),
     ]
