@@ -7,7 +7,10 @@ data). Each one:
 2. stages every file through its adapter into temporary tables: a file whose bytes equal a file
    already staged for the same table is logged ``duplicate_file`` and not read again; a file with
    a whole-file problem is logged ``rejected`` with one quarantine row naming the problem;
-3. in **one transaction**, replaces the content of its raw tables with the staged rows, and
+3. moves the rows of a file that share a table's key but not its content (conflicting
+   duplicates: nothing says which one is true) from the staged table to the quarantine, and
+   counts them as quarantined in that file's load-log row;
+4. in **one transaction**, replaces the content of its raw tables with the staged rows, and
    replaces those tables' rows in ``raw.load_log`` and ``raw.quarantine``. An exception rolls it
    all back, so a failed ingest leaves the tables as they were. (The raw schema itself is created
    beforehand when missing: idempotent DDL that the staging tables are modelled on.)
@@ -23,8 +26,9 @@ No e-mail address reaches a message or a warning: they are masked like the data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,13 +40,14 @@ from pipelines.lib.landing import (
     unknown_folders,
     unmatched_entries,
 )
-from pipelines.lib.pseudonymize import mask_emails
+from pipelines.lib.pseudonymize import mask_emails, mask_emails_sql
 from pipelines.lib.raw_schema import (
     DEFINITION_TABLES,
     IMPACT_TABLES,
     RAW_SCHEMA,
     TABLES,
     TASK_TABLES,
+    RawTable,
     create_raw_schema,
 )
 from pipelines.sources import (
@@ -66,6 +71,21 @@ KNOWN_FOLDERS = (JIRA_FOLDER, *TABLES)
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate_file"
 STATUS_REJECTED = "rejected"
+
+# Scratch table of the conflicting duplicates on their way from a staged table to the quarantine.
+CONFLICTS = "owh_conflicting_duplicates"
+# A conflicting duplicate's reason names at most this many of the lines holding other content.
+LINES_NAMED = 5
+# Lines for a CSV file, records (``_source_row``) for the others.
+CONFLICT_REASON = """
+    'conflicting duplicate: key (' || $key_columns || ') also '
+    || case when line is null then 'in record' else 'on line' end
+    || case when other_rows > 1 then 's ' else ' ' end
+    || array_to_string(others, ', ')
+    || case when other_rows > $named then ' and ' || (other_rows - $named) || ' more' else '' end
+    || ' with other content'
+"""
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,14 @@ def ingest_impact(
 
 
 @dataclass(frozen=True)
+class _Staged:
+    """One load-log row as staging left it, and the warnings that come before its count."""
+
+    load: FileLoad
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _Job:
     """One landing file to stage, and the tables it feeds."""
 
@@ -182,9 +210,22 @@ def _ingest(
         ]
     create_staging_tables(con, tables)
     try:
-        files = _stage(con, jobs, warnings, run_id, loaded_at)
+        staged = _stage(con, jobs, run_id, loaded_at)
         if jira is not None:
             jira.flush()
+        csv_files = [
+            job.file.relative_path
+            for job in jobs
+            if job.source == SOURCE_CANONICAL and job.file.path.suffix.lower() == ".csv"
+        ]
+        conflicts = {
+            (table, source_file): moved
+            for table in tables
+            for source_file, moved in _quarantine_conflicting_duplicates(
+                con, TABLES[table], csv_files, run_id, loaded_at
+            ).items()
+        }
+        files = _report(staged, conflicts, warnings)
         _publish(con, tables, files, loaded_at, run_id)
     finally:
         drop_staging_tables(con, tables)
@@ -237,17 +278,22 @@ def _jobs(
             )
 
 
-def _stage(
-    con, jobs: list[_Job], warnings: list[str], run_id: str, loaded_at: dt.datetime
-) -> list[FileLoad]:
-    files: list[FileLoad] = []
+def _stage(con, jobs: list[_Job], run_id: str, loaded_at: dt.datetime) -> list[_Staged]:
+    """Stage every job's file; its load-log rows are final once conflicts are quarantined.
+
+    A Jira page's rows reach the staging tables only when its stager flushes, so conflicting
+    duplicates are looked for after every file is staged, and the counts are reported then.
+    """
+    staged: list[_Staged] = []
     seen: dict[tuple[str, str], str] = {}  # (table, sha256) -> file that was staged
     for job in jobs:
         file = job.file
         first = seen.get((job.tables[0], file.sha256))
         if first is not None:
             message = f"same bytes as {first}; this copy is not read again"
-            files += [_file_load(job, t, 0, 0, 0, STATUS_DUPLICATE, message) for t in job.tables]
+            staged += [
+                _Staged(_file_load(job, t, 0, 0, 0, STATUS_DUPLICATE, message)) for t in job.tables
+            ]
             continue
         for table in job.tables:
             seen[(table, file.sha256)] = file.relative_path
@@ -255,22 +301,18 @@ def _stage(
             loads = job.stage()
         except FileRejectedError as rejection:
             message = f"{file.relative_path}: {rejection.problem}"
-            warnings.append(f"{message}; the file is rejected, nothing of it is loaded")
+            warning = f"{message}; the file is rejected, nothing of it is loaded"
             _stage_file_rejection(con, job, rejection, run_id, loaded_at)
-            files += [
-                _file_load(job, t, int(i == 0), 0, int(i == 0), STATUS_REJECTED, message)
+            staged += [
+                _Staged(
+                    _file_load(job, t, int(i == 0), 0, int(i == 0), STATUS_REJECTED, message),
+                    (warning,) if i == 0 else (),
+                )
                 for i, t in enumerate(job.tables)
             ]
             continue
-        for load in loads:
-            warnings += load.warnings
-            if load.rows_quarantined:
-                count = load.rows_quarantined
-                warnings.append(
-                    f"{file.relative_path}: {count} record{'s' if count != 1 else ''} for "
-                    f"{load.table_name} quarantined (see {RAW_SCHEMA}.quarantine)"
-                )
-            files.append(
+        staged += [
+            _Staged(
                 _file_load(
                     job,
                     load.table_name,
@@ -279,9 +321,148 @@ def _stage(
                     load.rows_quarantined,
                     STATUS_LOADED,
                     "; ".join(load.notes) or None,
-                )
+                ),
+                load.warnings,
             )
+            for load in loads
+        ]
+    return staged
+
+
+def _quarantine_conflicting_duplicates(
+    con, table: RawTable, csv_files: list[str], run_id: str, loaded_at: dt.datetime
+) -> dict[str, int]:
+    """Move the rows of a file whose key comes back with other content to the quarantine.
+
+    Two rows of one file with one key and different content cannot both be true, and nothing
+    says which one is, so every row of such a key is quarantined rather than one of them
+    guessed. The same key with the same content (an exact duplicate) is not a conflict and
+    stays loaded; the same key in another file is a correction that dbt resolves (the later
+    file wins). Content is every contract column; the lineage columns and ``_extra`` are not,
+    as in the GX check that guards the same rule afterwards. Rows are grouped and compared by
+    ranking them, where NULLs are equal: an optional key column left empty (a KPI observation
+    without a segment) is one value, and a row missing a required key column never reaches
+    staging, it is already quarantined.
+
+    A reason names the key's columns and the first ``LINES_NAMED`` positions holding other
+    content: lines for a CSV file (``_source_row + 1``, as the canonical adapter numbers them),
+    else records (``_source_row``: for Jira, the issue's position in the page, or the history's
+    in its issue's changelog). They are picked from a short list per key (the first
+    ``LINES_NAMED`` rows of each content, then the first ``2 * LINES_NAMED`` of those), which
+    always holds them and stays small however often a broken export repeats one key.
+    ``raw_text`` is the staged row as JSON, so its people are already pseudonymised and its
+    e-mail addresses masked. Returns the rows moved per source file.
+    """
+    if not table.key:
+        return {}
+    staged = staged_table(table.name)
+    keys = ", ".join(map(_identifier, table.key))
+    content = ", ".join(map(_identifier, table.column_names))
+    row_json = ", ".join(
+        f"{_identifier(name)} := {_identifier(name)}" for name in (*table.column_names, "_extra")
+    )
+    group = "_source_file, key_group"
+    con.execute(
+        f"""
+        create or replace temp table {CONFLICTS} as
+        with repeated as (
+            select rowid as staged_rowid, * from {staged}
+            qualify count(*) over (partition by _source_file, {keys}) > 1
+        ),
+        ranked as (
+            select staged_rowid, _source, _source_file, _source_row,
+                case when list_contains($csv_files, _source_file) then _source_row + 1 end as line,
+                to_json(struct_pack({row_json}))::varchar as raw_text,
+                dense_rank() over (partition by _source_file order by {keys}) as key_group,
+                dense_rank() over (partition by _source_file, {keys} order by {content})
+                    as content_id
+            from repeated
+        ),
+        counted as (
+            select *, coalesce(line, _source_row) as place,
+                max(content_id) over (partition by {group}) as contents,
+                count(*) over (partition by {group})
+                    - count(*) over (partition by {group}, content_id) as other_rows,
+                row_number() over (partition by {group}, content_id order by _source_row) as nth
+            from ranked
+        ),
+        conflicting as (select * from counted where contents > 1),
+        candidates as (
+            select {group},
+                list(struct_pack(content_id := content_id, place := place) order by place)
+                    as candidates
+            from (
+                select * from conflicting
+                where nth <= $named
+                qualify row_number() over (partition by {group} order by place) <= 2 * $named
+            )
+            group by {group}
+        )
+        select c.*,
+            list_transform(
+                list_filter(n.candidates, x -> x.content_id <> c.content_id)[1:$named],
+                x -> x.place
+            ) as others
+        from conflicting c join candidates n using ({group})
+        """,
+        {"csv_files": csv_files, "named": LINES_NAMED},
+    )
+    try:
+        con.execute(
+            f"insert into {STAGED_QUARANTINE} by name "
+            "select $run_id as run_id, $table_name as table_name, _source as source, "
+            "_source_file as source_file, _source_row as source_row, line, "
+            f"{mask_emails_sql(f'({CONFLICT_REASON})')} as reason, "
+            f"{mask_emails_sql('raw_text')} as raw_text, $loaded_at as quarantined_at "
+            f"from {CONFLICTS} order by _source_file, _source_row",
+            {
+                "run_id": run_id,
+                "table_name": table.name,
+                "key_columns": ", ".join(table.key),
+                "named": LINES_NAMED,
+                "loaded_at": loaded_at,
+            },
+        )
+        con.execute(f"delete from {staged} where rowid in (select staged_rowid from {CONFLICTS})")
+        moved = con.execute(f"select _source_file, count(*) from {CONFLICTS} group by 1")
+        return dict(moved.fetchall())
+    finally:
+        con.execute(f"drop table if exists temp.{CONFLICTS}")
+
+
+def _report(
+    staged: list[_Staged], conflicts: dict[tuple[str, str], int], warnings: list[str]
+) -> list[FileLoad]:
+    """The load-log rows with conflicting duplicates counted as quarantined, warnings in order."""
+    files: list[FileLoad] = []
+    for entry in staged:
+        load = entry.load
+        moved = conflicts.get((load.table_name, load.source_file), 0)
+        if moved:
+            note = f"{moved} conflicting duplicate{'s' if moved != 1 else ''} quarantined"
+            load = replace(
+                load,
+                rows_loaded=load.rows_loaded - moved,
+                rows_quarantined=load.rows_quarantined + moved,
+                message="; ".join(filter(None, (load.message, note))),
+            )
+        warnings += entry.warnings
+        if load.status == STATUS_LOADED and load.rows_quarantined:
+            count = load.rows_quarantined
+            detail = f"{moved} as conflicting duplicates; " if moved else ""
+            warnings.append(
+                f"{load.source_file}: {count} record{'s' if count != 1 else ''} for "
+                f"{load.table_name} quarantined ({detail}see {RAW_SCHEMA}.quarantine)"
+            )
+        files.append(load)
     return files
+
+
+def _identifier(name: str) -> str:
+    """A column name from ``raw_schema``, checked and quoted before it is written into SQL."""
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a raw column name: {name!r}")
+    return f'"{name}"'
 
 
 def _file_load(

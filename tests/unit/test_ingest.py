@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from pipelines.lib.ingest import (
     ingest_task_tracker,
 )
 from pipelines.lib.landing import UnsafeLandingPathError, list_landing_files
+from pipelines.lib.pseudonymize import pseudonym
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 CANONICAL = FIXTURES / "canonical"
@@ -362,3 +364,177 @@ def test_landing_files_are_sorted_hashed_and_hidden_files_skipped(tmp_path):
     assert list_landing_files(landing, "kpis", ("*.csv",)) == []
     with pytest.raises(UnsafeLandingPathError, match="not a plain folder name"):
         list_landing_files(landing, "../tasks", ("*.csv",))
+
+
+KPI_HEADER = "kpi_id,observed_on,value,segment,unit\n"
+
+
+def test_rows_of_one_file_with_one_key_and_other_content_are_all_quarantined(tmp_path):
+    landing = make_landing(
+        tmp_path / "landing",
+        {
+            "kpi_observations/obs.csv": KPI_HEADER
+            + "KPI-INV,2026-09-01,4.5,EU,days\n"  # line 2: conflicts with lines 5 and 9
+            + "KPI-INV,2026-09-01,4.5,,days\n"  # line 3: no segment is another key
+            + "KPI-INV,2026-09-08,4.0,,days\n"  # line 4: exact duplicate of line 6
+            + "KPI-INV,2026-09-01,4.7,EU,days\n"  # line 5
+            + "KPI-INV,2026-09-08,4.0,,days\n"  # line 6
+            + "KPI-ADO,2026-09-08,10,,%\n"  # line 7: a unit against none on line 8
+            + "KPI-ADO,2026-09-08,10,,\n"  # line 8
+            + "KPI-INV,2026-09-01,4.7,EU,days\n"  # line 9: same content as line 5
+            + "KPI-INV,2026-09-08,abc,,days\n",  # line 10: invalid, not a duplicate
+        },
+    )
+    con = connect(allowed_directories=[landing])
+    result = ingest_impact(con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY)
+
+    conflict = "conflicting duplicate: key (kpi_id, observed_on, segment) also on "
+    assert con.execute(
+        "select source_row, line, reason, raw_text from raw.quarantine order by source_row"
+    ).fetchall() == [
+        (1, 2, conflict + "lines 5, 9 with other content",
+         '{"kpi_id":"KPI-INV","observed_on":"2026-09-01","value":4.5,"segment":"EU",'
+         '"unit":"days","_extra":null}'),
+        (4, 5, conflict + "line 2 with other content",
+         '{"kpi_id":"KPI-INV","observed_on":"2026-09-01","value":4.7,"segment":"EU",'
+         '"unit":"days","_extra":null}'),
+        (6, 7, conflict + "line 8 with other content",
+         '{"kpi_id":"KPI-ADO","observed_on":"2026-09-08","value":10.0,"segment":null,'
+         '"unit":"%","_extra":null}'),
+        (7, 8, conflict + "line 7 with other content",
+         '{"kpi_id":"KPI-ADO","observed_on":"2026-09-08","value":10.0,"segment":null,'
+         '"unit":null,"_extra":null}'),
+        (8, 9, conflict + "line 2 with other content",
+         '{"kpi_id":"KPI-INV","observed_on":"2026-09-01","value":4.7,"segment":"EU",'
+         '"unit":"days","_extra":null}'),
+        (9, 10, "unparseable value: 'abc'", "KPI-INV,2026-09-08,abc,,days"),
+    ]  # fmt: skip
+    assert con.execute(
+        "select distinct run_id, table_name, source, source_file, quarantined_at "
+        "from raw.quarantine"
+    ).fetchall() == [
+        ("run-1", "kpi_observations", "canonical", "kpi_observations/obs.csv", LOADED_AT)
+    ]
+    assert con.execute(
+        "select _source_row, kpi_id, observed_on, value, segment from raw.kpi_observations "
+        "order by _source_row"
+    ).fetchall() == [
+        (2, "KPI-INV", dt.date(2026, 9, 1), 4.5, None),
+        (3, "KPI-INV", dt.date(2026, 9, 8), 4.0, None),
+        (5, "KPI-INV", dt.date(2026, 9, 8), 4.0, None),
+    ]
+    assert con.execute(
+        "select rows_read, rows_loaded, rows_quarantined, status, message from raw.load_log"
+    ).fetchall() == [(9, 3, 6, "loaded", "1 row quarantined; 5 conflicting duplicates quarantined")]
+    assert result.rows_loaded == {"kpi_observations": 3, "confidence_surveys": 0}
+    assert result.rows_quarantined == {"kpi_observations": 6, "confidence_surveys": 0}
+    assert result.warnings == [
+        "kpi_observations/obs.csv: 6 records for kpi_observations quarantined "
+        "(5 as conflicting duplicates; see raw.quarantine)"
+    ]
+
+
+def test_the_same_key_with_other_content_in_two_files_is_a_correction_and_loads_both(tmp_path):
+    landing = make_landing(
+        tmp_path / "landing",
+        {
+            "kpi_observations/2026-09-01.csv": KPI_HEADER + "KPI-INV,2026-09-01,4.5,,days\n",
+            "kpi_observations/2026-09-02.csv": KPI_HEADER + "KPI-INV,2026-09-01,4.7,,days\n",
+        },
+    )
+    con = connect(allowed_directories=[landing])
+    result = ingest_impact(con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY)
+
+    assert con.execute(
+        "select _source_file, value from raw.kpi_observations order by _source_file"
+    ).fetchall() == [
+        ("kpi_observations/2026-09-01.csv", 4.5),
+        ("kpi_observations/2026-09-02.csv", 4.7),
+    ]
+    assert con.execute("select count(*) from raw.quarantine").fetchall() == [(0,)]
+    logged = [(f.source_file, f.rows_read, f.rows_loaded, f.rows_quarantined) for f in result.files]
+    assert logged == [
+        ("kpi_observations/2026-09-01.csv", 1, 1, 0),
+        ("kpi_observations/2026-09-02.csv", 1, 1, 0),
+    ]
+    assert result.warnings == []
+
+
+def jira_issue(key: str, status: str, summary: str = "Export invoices") -> dict:
+    return {
+        "key": key,
+        "fields": {
+            "summary": summary,
+            "issuetype": {"name": "Story"},
+            "status": {"name": status},
+            "created": "2026-09-01T11:00:00.000+0200",
+            "project": {"key": "PAY"},
+            "assignee": {"emailAddress": "Ann@X.com"},
+        },
+    }
+
+
+def test_an_issue_twice_in_one_jira_page_with_other_fields_is_quarantined(tmp_path):
+    page = {
+        "issues": [
+            jira_issue("OWH-7", "In Progress"),
+            jira_issue("OWH-8", "Done", "Close the books"),
+            jira_issue("OWH-7", "Done"),  # the same issue, another status: a conflict
+            jira_issue("OWH-8", "Done", "Close the books"),  # an exact duplicate: loaded
+        ]
+    }
+    landing = make_landing(tmp_path / "landing", {"jira/page.json": json.dumps(page)})
+    con = connect(allowed_directories=[landing])
+    result = ingest_task_tracker(
+        con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+    )
+
+    def staged_row(status: str) -> str:
+        row = {
+            "source": "jira",
+            "task_id": "OWH-7",
+            "title": "Export invoices",
+            "task_type": "Story",
+            "created_at": "2026-09-01 09:00:00",
+            "status": status,
+            "team": None,
+            "project": "PAY",
+            "epic_id": None,
+            "parent_id": None,
+            "labels": [],
+            "assignee": pseudonym("ann@x.com", KEY),
+            "story_points": None,
+            "priority": None,
+            "resolution": None,
+            "found_in": None,
+            "workstream_id": None,
+            "url": None,
+            "_extra": None,
+        }
+        return json.dumps(row, separators=(",", ":"))
+
+    assert con.execute(
+        "select table_name, source, source_file, source_row, line, reason, raw_text "
+        "from raw.quarantine order by source_row"
+    ).fetchall() == [
+        ("tasks", "jira", "jira/page.json", 1, None, "conflicting duplicate: key (source, "
+         "task_id) also in record 3 with other content", staged_row("In Progress")),
+        ("tasks", "jira", "jira/page.json", 3, None, "conflicting duplicate: key (source, "
+         "task_id) also in record 1 with other content", staged_row("Done")),
+    ]  # fmt: skip
+    assert con.execute("select task_id, _source_row from raw.tasks order by all").fetchall() == [
+        ("OWH-8", 2),
+        ("OWH-8", 4),
+    ]
+    assert [
+        (f.table_name, f.rows_read, f.rows_loaded, f.rows_quarantined, f.message)
+        for f in result.files
+    ] == [
+        ("tasks", 4, 2, 2, "2 conflicting duplicates quarantined"),
+        ("task_status_changes", 0, 0, 0, None),
+        ("task_flags", 0, 0, 0, None),
+    ]
+    assert result.warnings == [
+        "jira/page.json: 2 records for tasks quarantined "
+        "(2 as conflicting duplicates; see raw.quarantine)"
+    ]
