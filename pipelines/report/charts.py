@@ -7,6 +7,7 @@ that the JSON embedded in the page is the same on every machine and for every pa
 from __future__ import annotations
 
 import functools
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +50,16 @@ PANEL_HEIGHT = 210
 # anything, but they would make a plain-text audit for network references fail, so their first
 # letter is written as a JavaScript escape: the strings keep exactly the same value.
 _ATTRIBUTE_URL = re.compile(r"""\b(href|src)=(["'])http""")
+
+
+def chart_text(value: object) -> str:
+    """Data text (a team, an outcome, a workstream) as a chart shows it.
+
+    plotly.js reads a few HTML tags in labels, legends and hover text (``<b>``, ``<br>``,
+    ``<a href>``), so a name could restyle a chart or add a link to it. ``<``, ``>`` and ``&``
+    become entities, which plotly.js shows as the characters they stand for.
+    """
+    return html.escape(str(value), quote=False)
 
 
 @functools.cache
@@ -107,7 +118,7 @@ def _team_grid(teams: Sequence[str], y_title: str) -> go.Figure:
     figure = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=list(teams),
+        subplot_titles=[chart_text(team) for team in teams],
         shared_yaxes="all",
         horizontal_spacing=0.06,
         vertical_spacing=0.32 / rows,
@@ -159,12 +170,14 @@ def throughput_chart(
             go.Bar(
                 x=weeks,
                 y=throughput,
-                name=team,
+                name=chart_text(team),
                 marker={
                     "color": colours[team],
                     "opacity": [0.4 if week == partial_week else 1.0 for week in weeks],
                 },
-                hovertemplate="week of %{x|%d %b %Y}: %{y} completed<extra>" + team + "</extra>",
+                hovertemplate=(
+                    "week of %{x|%d %b %Y}: %{y} completed<extra>" + chart_text(team) + "</extra>"
+                ),
                 showlegend=False,
             ),
             row=row,
@@ -232,12 +245,12 @@ def wip_chart(
             go.Scatter(
                 x=days,
                 y=wip,
-                name=team,
+                name=chart_text(team),
                 mode="lines",
                 stackgroup="wip",
                 line={"color": colours[team], "width": 1},
                 fillcolor=_translucent(colours[team], 0.55),
-                hovertemplate="%{y}<extra>" + team + "</extra>",
+                hovertemplate="%{y}<extra>" + chart_text(team) + "</extra>",
             )
         )
     figure.update_xaxes(tickformat="%d %b %Y")
@@ -283,7 +296,7 @@ def outcome_chart(
             y=target_value,
             line={"color": TARGET_COLOUR, "width": 1.5, "dash": "dot"},
             annotation={
-                "text": target_label,
+                "text": chart_text(target_label),
                 "font": {"size": 11, "color": TARGET_COLOUR},
                 "xanchor": "left",
                 "yanchor": "bottom",
@@ -327,7 +340,7 @@ def aging_chart(teams: Sequence[str], counts_by_band: Mapping[str | None, list[i
             continue
         figure.add_trace(
             go.Bar(
-                y=list(teams),
+                y=[chart_text(team) for team in teams],
                 x=counts,
                 name=label,
                 orientation="h",
@@ -380,11 +393,11 @@ def quality_chart(
                 go.Scatter(
                     x=months,
                     y=values,
-                    name=team,
+                    name=chart_text(team),
                     mode="lines+markers",
                     line={"color": colours[team], "width": 2},
                     marker={"size": 5},
-                    hovertemplate="%{y:.0%}<extra>" + team + "</extra>",
+                    hovertemplate="%{y:.0%}<extra>" + chart_text(team) + "</extra>",
                     legendgroup=team,
                     showlegend=column == 1,
                 ),
@@ -458,8 +471,8 @@ def execution_vs_delivery_chart(
             go.Scatter(
                 x=[completeness[index] * 100 for index in chosen],
                 y=[-progress_gap[index] * 100 for index in chosen],
-                text=[outcome_ids[index] for index in chosen],
-                customdata=[hover[index] for index in chosen],
+                text=[chart_text(outcome_ids[index]) for index in chosen],
+                customdata=[chart_text(hover[index]) for index in chosen],
                 name=name,
                 mode="markers+text",
                 textposition="middle right",
@@ -490,6 +503,7 @@ def forecast_chart(
 ) -> go.Figure:
     """Per workstream, when its remaining linked work is done: p50 to p95 as a bar, p85 marked,
     the outcome's target date as a diamond. Workstreams without a forecast have no bar."""
+    labels = [chart_text(label) for label in labels]
     figure = _style(go.Figure(), height=max(240, 70 + 34 * len(labels)), y_title=None)
     known = [index for index, day in enumerate(p50) if day is not None]
     figure.add_trace(
@@ -558,11 +572,11 @@ def unlinked_share_chart(
             go.Scatter(
                 x=months,
                 y=shares,
-                name=team,
+                name=chart_text(team),
                 mode="lines+markers",
                 line={"color": colours[team], "width": 2},
                 marker={"size": 6},
-                hovertemplate="%{y:.0%}<extra>" + team + "</extra>",
+                hovertemplate="%{y:.0%}<extra>" + chart_text(team) + "</extra>",
             )
         )
     if threshold is not None:
