@@ -6,14 +6,23 @@ DuckDB cannot rename schemas, so a run builds a whole fresh file and swaps it in
    mart to Parquet next to it, and probe the sealed file read-only: every table and view must answer
    ``select * ... limit 0`` (a view bound to a catalog that will not exist after the rename fails
    here, before anything is published).
-2. ``swap_in``: ``os.replace`` each Parquet file, then the DuckDB file, then the reports. Each
-   replace is atomic on POSIX: a reader holding the old file open keeps reading the old version; a
-   new connection sees the new one. A run killed before this step leaves the serving files as they
-   were.
+2. ``swap_in``, three atomic steps, each a single ``rename`` (POSIX):
+
+   - the Parquet marts: the build's folder becomes ``releases/<build id>/marts`` and the symlink
+     ``marts`` is replaced by one pointing at it. A BI tool reading ``marts/*.parquet`` sees the
+     whole old set or the whole new set, never a mix of the two;
+   - the DuckDB file replaces ``warehouse.duckdb``. A reader holding the old file open keeps
+     reading the old version; a new connection sees the new one;
+   - each report replaces its namesake (a report is one self-contained file).
+
+   A run killed before step 2 leaves every serving file as it was; a run killed between two of
+   the renames leaves each artifact whole (the next run brings them level). The previous release
+   stays for readers that resolved the old symlink a moment before the swap; older ones go.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import time
@@ -105,27 +114,31 @@ def probe_readable(database_file: Path) -> int:
     return len(relations)
 
 
+MARTS_LINK = "marts"
+RELEASES_DIR = "releases"
+
+
 def swap_in(
     sealed: SealedBuild, warehouse_dir: Path, *, report_files: tuple[Path, ...] = ()
 ) -> PublishResult:
-    """Atomically replace the serving Parquet files, DuckDB file and reports with the build."""
-    marts_dir = warehouse_dir / "marts"
+    """Atomically switch the serving marts, DuckDB file and reports to the sealed build."""
     reports_dir = warehouse_dir / "reports"
-    marts_dir.mkdir(parents=True, exist_ok=True)
+    releases = warehouse_dir / RELEASES_DIR
     reports_dir.mkdir(parents=True, exist_ok=True)
+    releases.mkdir(parents=True, exist_ok=True)
     for path in (sealed.build_file, *sealed.parquet_files, *report_files):
         if path.stat().st_dev != warehouse_dir.stat().st_dev:
             raise PublishError(f"{path} is on another filesystem: the rename would not be atomic")
+    parquet_dirs = {p.parent for p in sealed.parquet_files}
+    if len(parquet_dirs) != 1:
+        raise PublishError(f"the sealed marts are not in one folder: {sorted(parquet_dirs)}")
 
-    published_parquet = []
-    for parquet in sealed.parquet_files:
-        target = marts_dir / parquet.name
-        os.replace(parquet, target)
-        published_parquet.append(target)
-    current = {p.name for p in published_parquet}
-    for stale in marts_dir.glob("*.parquet"):
-        if stale.name not in current:
-            stale.unlink()
+    # a name of its own per publish, so that no attempt ever writes into a served release
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    release = releases / f"{stamp}-{sealed.build_file.parent.name}"
+    release.mkdir()
+    os.replace(parquet_dirs.pop(), release / MARTS_LINK)
+    previous = _point_marts_link_at(warehouse_dir, release / MARTS_LINK)
 
     serving_file = warehouse_dir / sealed.build_file.name
     os.replace(sealed.build_file, serving_file)
@@ -135,7 +148,38 @@ def swap_in(
         target = reports_dir / report.name
         os.replace(report, target)
         published_reports.append(target)
-    return PublishResult(serving_file, tuple(published_parquet), tuple(published_reports))
+    _remove_old_releases(releases, keep={release, previous})
+    published_parquet = tuple(warehouse_dir / MARTS_LINK / p.name for p in sealed.parquet_files)
+    return PublishResult(serving_file, published_parquet, tuple(published_reports))
+
+
+def _point_marts_link_at(warehouse_dir: Path, marts: Path) -> Path | None:
+    """Replace the ``marts`` symlink in one rename (a relative link: the folder may move);
+    return the release it pointed at before, if any."""
+    link = warehouse_dir / MARTS_LINK
+    previous = link.resolve().parent if link.is_symlink() else None
+    if link.is_dir() and not link.is_symlink():
+        # a warehouse published before releases existed: its folder becomes a release once
+        previous = warehouse_dir / RELEASES_DIR / "before-releases"
+        shutil.rmtree(previous, ignore_errors=True)
+        previous.mkdir(parents=True)
+        os.replace(link, previous / MARTS_LINK)
+    for leftover in warehouse_dir.glob(f".{MARTS_LINK}.*"):  # of a publish killed here
+        leftover.unlink()
+    staged = warehouse_dir / f".{MARTS_LINK}.{marts.parent.name}"
+    staged.symlink_to(marts.relative_to(warehouse_dir))
+    os.replace(staged, link)
+    return previous
+
+
+def _remove_old_releases(releases: Path, *, keep: set[Path | None]) -> None:
+    """Keep the release now served and the one served before it, for a reader that resolved the
+    link a moment before the switch; remove the rest (older ones, and releases of killed runs
+    that never were served)."""
+    kept = {p.resolve() for p in keep if p is not None}
+    for release in releases.iterdir():
+        if release.resolve() not in kept:
+            shutil.rmtree(release, ignore_errors=True)
 
 
 def remove_stale_builds(

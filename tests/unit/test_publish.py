@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -85,7 +86,9 @@ def test_swap_replaces_serving_files_while_a_reader_keeps_the_old_version(tmp_pa
     assert duckdb.sql(f"select count(*) from '{result.parquet_files[0]}'").fetchone() == (5,)
 
 
-def test_swap_removes_parquet_of_marts_that_no_longer_exist(tmp_path):
+def test_swap_serves_only_the_marts_of_the_build(tmp_path):
+    """A warehouse published before releases existed has a plain ``marts`` folder: it becomes
+    the previous release, and a mart that no longer exists is no longer served."""
     warehouse = tmp_path / "warehouse"
     (warehouse / "marts").mkdir(parents=True)
     (warehouse / "marts" / "mart_dropped.parquet").write_bytes(b"old")
@@ -94,7 +97,9 @@ def test_swap_removes_parquet_of_marts_that_no_longer_exist(tmp_path):
         warehouse / "build" / "r1" / "marts",
     )
     swap_in(sealed, warehouse)
+    assert (warehouse / "marts").is_symlink()
     assert sorted(p.name for p in (warehouse / "marts").iterdir()) == ["fct_things.parquet"]
+    assert (warehouse / "releases" / "before-releases" / "marts" / "mart_dropped.parquet").exists()
 
 
 def test_reader_in_another_process_sees_the_published_file(tmp_path):
@@ -113,3 +118,91 @@ def test_reader_in_another_process_sees_the_published_file(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "4"
+
+
+SWAP_WITH_PAUSES = """
+import os, sys
+from pathlib import Path
+from pipelines.lib.publish import SealedBuild, swap_in
+
+real_replace = os.replace
+def replace(src, dst):
+    real_replace(src, dst)
+    print("renamed", Path(dst).name, flush=True)
+    sys.stdin.readline()  # the test says when to go on
+os.replace = replace
+warehouse, build = Path(sys.argv[1]), Path(sys.argv[2])
+parquet = tuple(sorted((build.parent / "marts").glob("*.parquet")))
+swap_in(SealedBuild(build, parquet, 0), warehouse)
+"""
+
+
+def served_version(warehouse: Path) -> tuple[int, set[int]]:
+    """Rows in the serving DuckDB file, and the row counts of every served Parquet mart."""
+    with connection(warehouse / "warehouse.duckdb", read_only=True) as con:
+        rows = con.execute("select count(*) from marts.fct_things").fetchone()[0]
+    parquet = {
+        duckdb.sql(f"select count(*) from '{p}'").fetchone()[0]
+        for p in (warehouse / "marts").glob("*.parquet")
+    }
+    return rows, parquet
+
+
+def make_two_mart_build(path: Path, rows: int) -> Path:
+    make_build(path, rows)
+    with connection(path) as con:
+        con.execute("create table marts.fct_other as select * from marts.fct_things")
+    return path
+
+
+@pytest.mark.parametrize("renames_before_kill", [1, 2, 3])
+def test_a_swap_killed_between_its_renames_leaves_each_served_artifact_whole(
+    tmp_path, renames_before_kill
+):
+    """SIGKILL after the new marts folder moved into its release (1), after the marts link
+    switched to it (2), after the DuckDB file was replaced too (3): the Parquet marts are all of
+    one version, the DuckDB file is whole, and the next publish succeeds and tidies up."""
+    warehouse = tmp_path / "warehouse"
+    swap_in(
+        seal_build(
+            make_two_mart_build(warehouse / "build" / "r1" / "warehouse.duckdb", 2),
+            warehouse / "build" / "r1" / "marts",
+        ),
+        warehouse,
+    )
+    assert served_version(warehouse) == (2, {2})
+    second = make_two_mart_build(warehouse / "build" / "r2" / "warehouse.duckdb", 5)
+    seal_build(second, warehouse / "build" / "r2" / "marts")
+
+    swap = subprocess.Popen(
+        [sys.executable, "-c", SWAP_WITH_PAUSES, str(warehouse), str(second)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    renamed = []
+    for _ in range(renames_before_kill):
+        renamed.append(swap.stdout.readline().split()[1])
+        if len(renamed) < renames_before_kill:
+            swap.stdin.write("\n")
+            swap.stdin.flush()
+    swap.send_signal(signal.SIGKILL)
+    swap.wait()
+
+    assert renamed == ["marts", "marts", "warehouse.duckdb"][:renames_before_kill]
+    assert served_version(warehouse) == [(2, {2}), (2, {5}), (5, {5})][renames_before_kill - 1]
+
+    third = seal_build(
+        make_two_mart_build(warehouse / "build" / "r3" / "warehouse.duckdb", 7),
+        warehouse / "build" / "r3" / "marts",
+    )
+    swap_in(third, warehouse)
+    assert served_version(warehouse) == (7, {7})
+    assert sorted(p.name for p in (warehouse / "marts").iterdir()) == [
+        "fct_other.parquet",
+        "fct_things.parquet",
+    ]
+    # the served release and the one served before it; the rest is gone
+    assert len(list((warehouse / "releases").iterdir())) == 2
+    assert [p.name for p in warehouse.iterdir() if p.name.startswith(".")] == []
