@@ -95,7 +95,8 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
         return
     console.print(f"[red bold]Run {summary.run_id} failed[/red bold]: nothing was published.")
     for check in summary.failed_checks:
-        console.print(f"  blocking check failed: {escape(check)}")
+        # one line per check, never cut: operators copy the name into `dbt test --select`
+        console.print(f"  blocking check failed: {escape(check)}", soft_wrap=True)
     for error in summary.errors:
         console.print(f"  {escape(error)}", soft_wrap=True)
     console.print(f"  dbt output: {summary.log_file}")
