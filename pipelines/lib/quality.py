@@ -18,7 +18,10 @@ its expectations from one place:
 - a KPI's observations carry one unit;
 - the table's volume stays within ``VOLUME_FLOOR``..``VOLUME_CEILING`` times the rows the
   published warehouse loaded last time (no bound on a first load);
-- no more than ``MAX_QUARANTINED_SHARE`` of the rows read from the table's files was quarantined.
+- no more than ``MAX_QUARANTINED_SHARE`` of the rows read from the table's files was quarantined;
+- every row is accounted for, per landing file: the load log's rows read equal its rows loaded
+  plus quarantined, and those equal the file's rows in the raw table and in ``raw.quarantine``
+  (nothing lost, nothing counted that is not there).
 
 A validation reports counts, never values: results use GX's ``BASIC`` format with no partial
 list, and only counts are copied out of them, so a check result cannot carry personal data. An
@@ -36,7 +39,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipelines.lib.raw_schema import LINEAGE_COLUMNS, TABLES, RawTable
+from pipelines.lib.raw_schema import LINEAGE_COLUMNS, RAW_SCHEMA, TABLES, RawTable
 
 # GX would otherwise try to send usage statistics from a machine that may have no network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -157,8 +160,13 @@ def raw_table_batches(
     previous_rows: int | None = None,
     rows_read: int = 0,
     rows_quarantined: int = 0,
+    file_accounts: pd.DataFrame | None = None,
 ) -> list[Batch]:
-    """The suite of one raw table: its contract's expectations on ``frame`` and derived views."""
+    """The suite of one raw table: its contract's expectations on ``frame`` and derived views.
+
+    ``file_accounts`` has one row per landing file with the differences of ``FILE_ACCOUNTS``
+    (see ``read_file_accounts``); each must be 0.
+    """
     latest_event = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.max)
     latest_plan = dt.datetime.combine(
         as_of.replace(year=as_of.year + PLANNING_HORIZON_YEARS, day=min(as_of.day, 28)),
@@ -241,7 +249,78 @@ def raw_table_batches(
                 ],
             )
         )
+    if file_accounts is not None:
+        batches.append(
+            Batch(
+                f"{table.name}: rows of each file accounted for",
+                file_accounts,
+                [
+                    gx.expectations.ExpectColumnValuesToBeBetween(
+                        column=column, min_value=0, max_value=0
+                    )
+                    for column in FILE_ACCOUNTS
+                ],
+            )
+        )
     return batches
+
+
+# Per landing file, differences that are 0 when every row is accounted for.
+FILE_ACCOUNTS = (
+    "read_minus_loaded_and_quarantined",
+    "table_rows_minus_loaded",
+    "quarantine_rows_minus_quarantined",
+)
+
+
+def read_file_accounts(con, table: RawTable) -> pd.DataFrame:
+    """One row per landing file of ``table``: the load log against the rows the tables hold.
+
+    A file may appear in any of the three places alone: rows in the raw table from a file the
+    log does not know count against it as much as logged rows that are missing.
+    """
+    return con.execute(
+        f"""
+        with logged as (
+            select source_file, sum(rows_read) as rows_read, sum(rows_loaded) as rows_loaded,
+                sum(rows_quarantined) as rows_quarantined
+            from {RAW_SCHEMA}.load_log
+            where table_name = $table
+            group by source_file
+        ),
+        loaded as (
+            select _source_file as source_file, count(*) as table_rows
+            from {table.qualified_name}
+            group by _source_file
+        ),
+        quarantined as (
+            select source_file, count(*) as quarantine_rows
+            from {RAW_SCHEMA}.quarantine
+            where table_name = $table
+            group by source_file
+        ),
+        files as (
+            select source_file from logged
+            union
+            select source_file from loaded
+            union
+            select source_file from quarantined
+        )
+        select
+            coalesce(logged.rows_read, 0) - coalesce(logged.rows_loaded, 0)
+                - coalesce(logged.rows_quarantined, 0) as read_minus_loaded_and_quarantined,
+            coalesce(loaded.table_rows, 0) - coalesce(logged.rows_loaded, 0)
+                as table_rows_minus_loaded,
+            coalesce(quarantined.quarantine_rows, 0) - coalesce(logged.rows_quarantined, 0)
+                as quarantine_rows_minus_quarantined
+        from files
+        left join logged on files.source_file is not distinct from logged.source_file
+        left join loaded on files.source_file is not distinct from loaded.source_file
+        left join quarantined on files.source_file is not distinct from quarantined.source_file
+        order by files.source_file
+        """,
+        {"table": table.name},
+    ).df()
 
 
 def validate(table: str, batches: Sequence[Batch]) -> SuiteResult:
@@ -291,6 +370,7 @@ def validate_raw_table(
             previous_rows=previous_rows,
             rows_read=int(rows_read),
             rows_quarantined=int(rows_quarantined),
+            file_accounts=read_file_accounts(con, table),
         ),
     )
 

@@ -45,14 +45,53 @@ def insert_tasks(con, rows: list[tuple]) -> None:
     )
 
 
-def log_load(con, table: str, rows_read: int, rows_quarantined: int) -> None:
+def log_load(
+    con, table: str, rows_read: int, rows_quarantined: int, source_file: str = "jira/1.json"
+) -> None:
+    """A load-log row for ``source_file``, with the quarantine rows it counts."""
     con.execute(
         """
-        insert into raw.load_log values ('run', ?, 'canonical', 'f.csv', 'h', ?, ?, ?, 'loaded',
+        insert into raw.load_log values ('run', ?, 'jira', ?, 'h', ?, ?, ?, 'loaded',
             null, timestamp '2026-10-31 04:30:00')
         """,
-        [table, rows_read, rows_read - rows_quarantined, rows_quarantined],
+        [table, source_file, rows_read, rows_read - rows_quarantined, rows_quarantined],
     )
+    quarantine(con, table, source_file, rows_quarantined)
+
+
+def quarantine(con, table: str, source_file: str, rows: int) -> None:
+    con.execute(
+        "insert into raw.quarantine select 'run', ?, 'jira', ?, range + 1, null, 'bad', null, "
+        "timestamp '2026-10-31 04:30:00' from range(?)",
+        [table, source_file, rows],
+    )
+
+
+def insert_generated_tasks(con, source_file: str, count: int) -> None:
+    con.execute(
+        "insert into raw.tasks (source, task_id, title, task_type, created_at, status, "
+        "_source_file, _source_row) select 'jira', ? || '-' || range, 'T', 'story', "
+        "timestamp '2026-10-01 09:00', 'Done', ?, range + 1 from range(?)",
+        [source_file, source_file, count],
+    )
+
+
+def validate_loaded(con, table: str, **options):
+    """``validate_raw_table`` after logging, as fully loaded, every file of ``table`` that the
+    load log does not know yet: for the tests of the other expectations, every row is accounted
+    for (``test_every_row_of_every_file_is_accounted_for`` tests the accounting)."""
+    con.execute(
+        f"""
+        insert into raw.load_log
+        select 'run', ?, 'jira', _source_file, 'h', count(*), count(*), 0, 'loaded', null,
+            timestamp '2026-10-31 04:30:00'
+        from {TABLES[table].qualified_name}
+        where _source_file not in (select source_file from raw.load_log where table_name = ?)
+        group by _source_file
+        """,
+        [table, table],
+    )
+    return validate_raw_table(con, table, as_of=AS_OF, **options)
 
 
 def failed(result) -> dict[str, tuple[int | None, int | None]]:
@@ -95,8 +134,16 @@ def test_a_clean_table_passes_every_expectation_of_its_contract(con):
             "expect_compound_columns_to_be_unique(source, task_id, _source_file)",
         ),
         ("tasks: load log", "expect_column_values_to_be_between(quarantined_share)"),
+        *(
+            ("tasks: rows of each file accounted for", f"expect_column_values_to_be_between({c})")
+            for c in (
+                "read_minus_loaded_and_quarantined",
+                "table_rows_minus_loaded",
+                "quarantine_rows_minus_quarantined",
+            )
+        ),
     ]
-    assert result.summary() == "raw.tasks: 11 expectations passed"
+    assert result.summary() == "raw.tasks: 14 expectations passed"
 
 
 def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
@@ -114,7 +161,7 @@ def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
             ("jira", None, "No id", "1999-12-31 09:00", "Done", None, None, "jira/2.json", 3),
         ],
     )
-    result = validate_raw_table(con, "tasks", as_of=AS_OF)
+    result = validate_loaded(con, "tasks")
     assert not result.passed
     assert result.errors == []
     assert failed(result) == {
@@ -125,7 +172,7 @@ def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
         # A-1 twice in jira/1.json; A-2 once in each of two files is fine
         "expect_compound_columns_to_be_unique(source, task_id, _source_file)": (2, 6),
     }
-    assert result.summary() == "raw.tasks: 5 of 9 failed"  # no volume bound, no load log
+    assert result.summary() == "raw.tasks: 5 of 13 failed"  # no volume bound on a first load
 
 
 def test_volume_must_stay_within_the_bounds_of_the_last_published_load(con):
@@ -138,31 +185,61 @@ def test_volume_must_stay_within_the_bounds_of_the_last_published_load(con):
     )
     volume = "expect_table_row_count_to_be_between"
     # 10 rows against 100 last time: under 40%
-    short = validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=100)
+    short = validate_loaded(con, "tasks", previous_rows=100)
     assert [(o.expectation, o.observed) for o in short.failures] == [(volume, 10)]
     # 10 rows against 2 last time: over 4 times
-    assert [
-        o.expectation
-        for o in validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=2).failures
-    ] == [volume]
+    assert [o.expectation for o in validate_loaded(con, "tasks", previous_rows=2).failures] == [
+        volume
+    ]
     # exactly on both bounds: 10 >= ceil(0.4 * 25) and 10 <= floor(4 * 2.5)
-    assert validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=25).passed
+    assert validate_loaded(con, "tasks", previous_rows=25).passed
     # a first load has no bound
-    first = validate_raw_table(con, "tasks", as_of=AS_OF, previous_rows=None)
+    first = validate_loaded(con, "tasks", previous_rows=None)
     assert first.passed
     assert volume not in {o.expectation for o in first.outcomes}
 
 
 def test_too_many_quarantined_rows_fail_the_table(con):
-    insert_tasks(
-        con,
-        [("jira", "A-1", "T", "2026-10-01 09:00", "Done", None, None, "jira/1.json", 1)],
-    )
+    insert_generated_tasks(con, "jira/1.json", 99)
     log_load(con, "tasks", rows_read=100, rows_quarantined=1)
     assert validate_raw_table(con, "tasks", as_of=AS_OF).passed  # 1% is the limit
-    log_load(con, "tasks", rows_read=100, rows_quarantined=2)  # now 3 of 200
+    insert_generated_tasks(con, "jira/2.json", 98)
+    log_load(con, "tasks", rows_read=100, rows_quarantined=2, source_file="jira/2.json")
+    # now 3 of 200
     assert failed(validate_raw_table(con, "tasks", as_of=AS_OF)) == {
         "expect_column_values_to_be_between(quarantined_share)": (1, 1)
+    }
+
+
+def test_every_row_of_every_file_is_accounted_for(con):
+    """Per file: rows read = loaded + quarantined in the log, and the log matches the tables."""
+    # (enough rows that the quarantined share stays under its limit throughout)
+    insert_generated_tasks(con, "jira/1.json", 300)
+    log_load(con, "tasks", rows_read=301, rows_quarantined=1)
+    assert validate_raw_table(con, "tasks", as_of=AS_OF).passed
+
+    # a row lost between the log and the raw table (2.json), rows of a file the log does not
+    # know (3.json), a log whose own counts do not add up (4.json), a quarantined row that is
+    # not in the quarantine (5.json)
+    insert_generated_tasks(con, "jira/2.json", 4)
+    log_load(con, "tasks", rows_read=5, rows_quarantined=0, source_file="jira/2.json")
+    insert_generated_tasks(con, "jira/3.json", 2)
+    insert_generated_tasks(con, "jira/4.json", 3)
+    con.execute(
+        "insert into raw.load_log values ('run', 'tasks', 'jira', 'jira/4.json', 'h', 5, 3, 0, "
+        "'loaded', null, timestamp '2026-10-31 04:30:00')"
+    )
+    insert_generated_tasks(con, "jira/5.json", 3)
+    con.execute(
+        "insert into raw.load_log values ('run', 'tasks', 'jira', 'jira/5.json', 'h', 4, 3, 1, "
+        "'loaded', null, timestamp '2026-10-31 04:30:00')"
+    )
+
+    assert failed(validate_raw_table(con, "tasks", as_of=AS_OF)) == {
+        # files whose differences are not 0, of the 5 files seen
+        "expect_column_values_to_be_between(read_minus_loaded_and_quarantined)": (1, 5),
+        "expect_column_values_to_be_between(table_rows_minus_loaded)": (2, 5),
+        "expect_column_values_to_be_between(quarantine_rows_minus_quarantined)": (1, 5),
     }
 
 
@@ -180,7 +257,7 @@ def test_kpi_observations_carry_one_unit_per_kpi_and_numeric_values(con):
             ("K2", "2026-10-02", 4.0, None, 4),
         ],
     )
-    result = validate_raw_table(con, "kpi_observations", as_of=AS_OF)
+    result = validate_loaded(con, "kpi_observations")
     assert failed(result) == {"expect_column_values_to_be_unique(kpi_id)": (2, 3)}
     assert [o.batch for o in result.failures] == ["kpi_observations: units per KPI"]
     assert "expect_column_values_to_be_of_type(value)" in {o.expectation for o in result.outcomes}
@@ -203,13 +280,13 @@ def test_allowed_values_and_ranges_of_the_business_definitions(con):
                ('O-1', date '2026-10-05', 'mood', 6, 's.csv', 2)
         """
     )
-    assert failed(validate_raw_table(con, "kpis", as_of=AS_OF)) == {
+    assert failed(validate_loaded(con, "kpis")) == {
         "expect_column_values_to_be_in_set(area)": (1, 2),
         "expect_column_values_to_be_in_set(aggregation)": (1, 2),
         "expect_column_values_to_be_in_set(direction)": (1, 2),
         "expect_column_values_to_be_between(cadence_days)": (1, 2),
     }
-    assert failed(validate_raw_table(con, "confidence_surveys", as_of=AS_OF)) == {
+    assert failed(validate_loaded(con, "confidence_surveys")) == {
         "expect_column_values_to_be_in_set(dimension)": (1, 2),
         "expect_column_values_to_be_between(score)": (1, 2),
     }
@@ -260,7 +337,7 @@ def test_results_carry_counts_never_values(con):
             ("jira", "A-1", "x", "2026-10-01 09:00", None, secret, secret, "jira/1.json", 2),
         ],
     )
-    result = validate_raw_table(con, "tasks", as_of=AS_OF)
+    result = validate_loaded(con, "tasks")
     assert not result.passed
     text = json.dumps([asdict(o) for o in result.outcomes]) + result.markdown()
     assert secret not in text
@@ -278,6 +355,6 @@ def test_planned_dates_may_lie_ahead_but_events_may_not(con):
     )
     # a baseline two weeks after as_of and a target eight months after it are plans; a target
     # more than 20 years ahead is not
-    assert failed(validate_raw_table(con, "outcomes", as_of=AS_OF)) == {
+    assert failed(validate_loaded(con, "outcomes")) == {
         "expect_column_values_to_be_between(target_on)": (1, 2)
     }
