@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 OWH = Path(sys.executable).with_name("owh")
 KILL_TIMEOUT_SECONDS = 600
 # dbt lines that mark a node starting; the build is killed once this many have started
-BUILD_NODES_BEFORE_KILL = 20
+BUILD_NODES_BEFORE_KILL = 3
 
 READER = """
 import json, sys, time
