@@ -11,11 +11,11 @@ with
 required_settings (setting_name, required_value) as (
 
     values
-        ('TimeZone', 'UTC'),
-        ('enable_external_access', 'false'),
-        ('lock_configuration', 'true'),
-        ('autoload_known_extensions', 'false'),
-        ('autoinstall_known_extensions', 'false')
+    ('TimeZone', 'UTC'),
+    ('enable_external_access', 'false'),
+    ('lock_configuration', 'true'),
+    ('autoload_known_extensions', 'false'),
+    ('autoinstall_known_extensions', 'false')
 
 ),
 
