@@ -264,3 +264,67 @@ def test_every_outcome_has_an_observation_at_its_baseline_names_each_unmeasured_
         (gone, kpi[gone], baseline[gone], cadence[gone], None, first_after[gone]),
         (early, kpi[early], baseline[early], cadence[early], too_early, first_after[early]),
     ]
+
+
+def test_the_other_history_and_join_guards_fail_on_a_broken_copy_naming_what_broke(
+    warehouse_copy,
+):
+    """Four guards in one dbt run, each broken once where it looks: a transition an hour before
+    its task was created (HAND-1's first), a current status that is not the last transition's
+    (HAND-1 says Code Review, its history ends in Done), a gap between two status intervals
+    (HAND-2's second ends an hour early), and a KPI definition gone while its observations and
+    its outcome remain."""
+    with connection(warehouse_copy) as con:
+        con.execute(
+            "update intermediate.int_status_changes_mapped "
+            "set changed_at = timestamp '2026-09-01 08:00' "
+            "where task_id = 'HAND-1' and transition_index = 1"
+        )
+        con.execute("update raw.tasks set status = 'Code Review' where task_id = 'HAND-1'")
+        con.execute(
+            "update marts.fct_task_status_intervals "
+            "set exited_at = timestamp '2026-09-04 09:00' "
+            "where task_key = 'jira:HAND-2' and interval_index = 2"
+        )
+        outcome_id, kpi_id, observations = con.execute(
+            "select outcome_id, kpi_id, (select count(*) from marts.fct_kpi_observations o "
+            "where o.kpi_id = d.kpi_id) from marts.dim_outcomes d order by outcome_id limit 1"
+        ).fetchone()
+        con.execute("delete from marts.dim_kpis where kpi_id = ?", [kpi_id])
+
+    result = run_dbt(
+        warehouse_copy,
+        "test",
+        "--select",
+        "assert_no_transition_precedes_task_creation",
+        "assert_task_status_matches_last_transition",
+        "assert_status_intervals_are_contiguous",
+        "fct_kpi_observations,test_name:relationships",
+        "dim_outcomes,test_name:relationships",
+    )
+
+    assert result.returncode == 1, result.stdout
+    failures = sorted(
+        " ".join(line.split(" FAIL ", 1)[1].split()[:2])
+        for line in result.stdout.splitlines()
+        if " FAIL " in line
+    )
+    assert failures == sorted(
+        [
+            "1 assert_no_transition_precedes_task_creation",
+            "1 assert_task_status_matches_last_transition",
+            "1 assert_status_intervals_are_contiguous",
+            f"{observations} relationships_fct_kpi_observations_kpi_id__kpi_id__ref_dim_kpis_",
+            "1 relationships_dim_outcomes_kpi_id__kpi_id__ref_dim_kpis_",
+        ]
+    )
+    assert read_failing_rows(
+        warehouse_copy, "audit", "assert_no_transition_precedes_task_creation"
+    )[1] == [("jira", "HAND-1", 1, dt.datetime(2026, 9, 1, 9), dt.datetime(2026, 9, 1, 8))]
+    assert read_failing_rows(warehouse_copy, "audit", "assert_task_status_matches_last_transition")[
+        1
+    ] == [("jira", "HAND-1", "Code Review", "Done", dt.datetime(2026, 9, 5, 21))]
+    assert read_failing_rows(warehouse_copy, "audit", "assert_status_intervals_are_contiguous")[
+        1
+    ] == [("jira:HAND-2", 2, "gap or overlap before the next interval")]
+    assert outcome_id and observations > 0
