@@ -1,0 +1,49 @@
+"""How `make test` shares the tests between its two pytest-xdist workers.
+
+The demo run and the Jira-only run are session fixtures that cost minutes each; every test that
+reads one must run on the worker that ran it, or that worker runs it again. A test module names
+its group in its ``pytestmark`` (``pytest.mark.xdist_group("demo_run")``); modules without one
+join ``SECOND_WORKER_GROUP``. Exactly two groups, on exactly two workers: each worker's share is
+fixed.
+
+pytest-xdist's own ``--dist loadgroup`` reads the marker on each test and renames the test with
+an ``@group`` suffix, which pytest 9 no longer lets a plugin do (the test keeps its name, and every
+test became its own group). The scheduler below groups by the module's marker instead: the
+controller sees only test names, so it reads the group from the module's source.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+SECOND_WORKER_GROUP = "jira_only"
+_MODULE_GROUP = re.compile(r"""pytest\.mark\.xdist_group\(\s*["']([A-Za-z0-9_]+)["']\s*\)""")
+
+
+@functools.cache
+def module_group(path: Path) -> str:
+    """The xdist group a test module names (its first ``xdist_group`` mark), or the default."""
+    try:
+        match = _MODULE_GROUP.search(path.read_text())
+    except OSError:
+        match = None
+    return match.group(1) if match else SECOND_WORKER_GROUP
+
+
+class ModuleGroupScheduling(LoadScopeScheduling):
+    """Whole groups of test modules per worker, the group read from each module."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return module_group(self.config.rootpath / nodeid.split("::", 1)[0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") == "loadgroup":
+        return ModuleGroupScheduling(config, log)
+    return None
