@@ -42,7 +42,8 @@ class ModuleGroupScheduling(LoadScopeScheduling):
         return module_group(self.config.rootpath / nodeid.split("::", 1)[0])
 
 
-@pytest.hookimpl(tryfirst=True)
+# optional: a run with `-p no:xdist` has no such hook
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
     if config.getvalue("dist") == "loadgroup":
         return ModuleGroupScheduling(config, log)

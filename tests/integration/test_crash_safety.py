@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 OWH = Path(sys.executable).with_name("owh")
 KILL_TIMEOUT_SECONDS = 600
 # dbt lines that mark a node starting; the build is killed once this many have started
-BUILD_NODES_BEFORE_KILL = 3
+BUILD_NODES_BEFORE_KILL = 1
 
 READER = """
 import json, sys, time
@@ -65,7 +65,7 @@ while not stop.exists():
         seen = {"error": f"{type(exc).__name__}: {exc}"}
     out.write(json.dumps(seen) + "\\n")
     out.flush()
-    time.sleep(0.2)
+    time.sleep(0.5)
 """
 
 
@@ -167,6 +167,6 @@ def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
     seen = [json.loads(line) for line in observations.read_text().splitlines()]
     errors = [s["error"] for s in seen if "error" in s]
     assert errors == []
-    assert len(seen) >= 50  # polled through both runs
+    assert len(seen) >= 40  # polled through both runs
     assert {json.dumps(s, sort_keys=True) for s in seen} == {json.dumps(seen[0], sort_keys=True)}
     assert seen[0]["marts"] >= 22 and seen[0]["fct_tasks"] == seen[0]["parquet"]
