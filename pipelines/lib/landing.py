@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _FOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A pull folder (``owh extract``): ``<source>/<pull id>/`` with its pages and its manifest.
+MANIFEST_NAME = "manifest.json"
+PAGE_PATTERNS = ("page-*.json",)
 
 
 class UnsafeLandingPathError(ValueError):
@@ -73,6 +78,7 @@ def unmatched_entries(landing_dir: Path, folder: str, patterns: Sequence[str]) -
         for entry in sorted(base.iterdir(), key=lambda p: p.name)
         if not entry.name.startswith(".")
         and not (_matches(entry.name, patterns) and entry.resolve().is_file())
+        and not (entry.is_dir() and read_manifest(entry) is not None)  # a pull folder
     ]
 
 
@@ -123,3 +129,96 @@ def _inside(root: Path, path: Path, shown: str) -> Path:
 def _matches(name: str, patterns: Sequence[str]) -> bool:
     lowered = name.lower()
     return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+# Pull folders: what ``owh extract`` writes into a tracker's folder (see pipelines.extract).
+
+
+@dataclass(frozen=True)
+class PullManifest:
+    """What a pull folder holds and how it was asked for; ingestion reads it beside the pages."""
+
+    source: str  # jira, github, linear
+    scope: str  # the site and query: pulls of one scope supersede each other
+    pull_id: str
+    pulled_at: str  # ISO 8601, UTC
+    full: bool  # a full pull holds every issue of the scope; earlier pulls are then not read
+    since: str | None  # the updated-time lower bound asked for (incremental pulls)
+    issues: int
+    pages: int
+    cursor: str | None  # the highest ``updated`` time among the issues, ISO 8601 UTC
+    # Source specifics the adapter needs to read the pages (Jira: custom field ids by role).
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def read_manifest(folder: Path) -> PullManifest | None:
+    """The manifest of a pull folder, None for a folder that has none (not a pull)."""
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    known = PullManifest.__dataclass_fields__
+    return PullManifest(**{key: value for key, value in data.items() if key in known})
+
+
+def pull_folders(source_dir: Path) -> list[tuple[Path, PullManifest]]:
+    """The finished pulls of a source folder, oldest first (hidden and partial ones skipped)."""
+    if not source_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(source_dir.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        manifest = read_manifest(entry)
+        if manifest is not None:
+            found.append((entry, manifest))
+    return found
+
+
+def readable_pull_folders(source_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(pull folders ingestion reads, pull folders a later full pull of their scope superseded).
+
+    A full pull holds every issue of its scope, so the pulls of that scope before it are no longer
+    read: this is how an issue deleted in the tracker leaves the warehouse.
+    """
+    pulls = pull_folders(source_dir)
+    last_full: dict[str, str] = {}
+    for folder, manifest in pulls:
+        if manifest.full:
+            last_full[manifest.scope] = folder.name
+    read, superseded = [], []
+    for folder, manifest in pulls:
+        cutoff = last_full.get(manifest.scope)
+        (superseded if cutoff is not None and folder.name < cutoff else read).append(folder)
+    return read, superseded
+
+
+def list_tracker_files(
+    landing_dir: Path, folder: str, patterns: Sequence[str]
+) -> list[LandingFile]:
+    """A tracker folder's files: those directly in it (exports made by hand), then the pages of
+    every pull folder ingestion reads (oldest pull first), each checked to lie inside the landing
+    folder like any other file."""
+    root = landing_root(landing_dir)
+    files = list_landing_files(root, folder, patterns)
+    base = _checked_folder(root, folder)
+    if base is None:
+        return files
+    read, _ = readable_pull_folders(base)
+    for pull in read:
+        shown = f"{folder}/{pull.name}"
+        pull = _inside(root, pull, shown)
+        for entry in sorted(pull.iterdir(), key=lambda p: p.name):
+            if entry.name.startswith(".") or not _matches(entry.name, PAGE_PATTERNS):
+                continue
+            resolved = _inside(root, entry, f"{shown}/{entry.name}")
+            if resolved.is_file():
+                files.append(LandingFile(f"{shown}/{entry.name}", resolved, file_sha256(resolved)))
+    return files
+
+
+def pull_manifest_of(file: LandingFile) -> PullManifest | None:
+    """The manifest of the pull folder a file belongs to; None for a file exported by hand."""
+    if file.relative_path.count("/") < 2:
+        return None
+    return read_manifest(file.path.parent)
