@@ -97,10 +97,16 @@ def write_linear_csvs(
         "found_in": found_in[rows].astype(object),
         "workstream_id": workstream_ids[tasks.own_workstream[rows]],
         "url": WORKSPACE_URL + "/" + key[rows],
+        # the export knows neither: left empty, as the contract allows
+        "updated_at": "",
+        "is_history_truncated": "",
     }
     written = [
         _write_csv(
-            pd.DataFrame({name: columns[name] for name in TASKS.column_names}, index=None),
+            pd.DataFrame(
+                {name: columns[name] for name in TASKS.column_names},
+                index=None,
+            ),
             landing / "tasks" / "linear-tasks.csv",
         )
     ]

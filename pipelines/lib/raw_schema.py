@@ -94,6 +94,16 @@ TASKS = RawTable(
         Column("found_in", "VARCHAR"),
         Column("workstream_id", "VARCHAR"),
         Column("url", "VARCHAR"),
+        Column(
+            "updated_at",
+            "TIMESTAMP",
+            description="When the tracker last changed the task (UTC): the newest version wins.",
+        ),
+        Column(
+            "is_history_truncated",
+            "BOOLEAN",
+            description="The export holds only part of the task's status history.",
+        ),
     ),
 )
 

@@ -1,6 +1,9 @@
 """Source adapters: each turns one kind of landing file into the canonical raw tables (SPEC §4).
 
-- ``jira``: Jira REST ``/search`` pages with ``expand=changelog`` (``jira/*.json``);
+- ``jira``: Jira REST search pages with ``expand=changelog``, API v2 or v3 (``jira/*.json``, and
+  the pull folders ``owh extract jira`` writes: ``jira/<pull id>/page-*.json``);
+- ``github``: GitHub issues with their timelines (``github/<pull id>/page-*.json``);
+- ``linear``: Linear GraphQL ``issues`` pages with their history (``linear/<pull id>/page-*.json``);
 - ``canonical``: the canonical tables themselves as CSV or Parquet (``tasks/*.csv``, ...).
 
 The contract every adapter keeps, so that ``pipelines.lib.ingest`` can orchestrate them alike:
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 from pipelines.lib.raw_schema import RAW_SCHEMA
 
 SOURCE_JIRA = "jira"
+SOURCE_GITHUB = "github"
+SOURCE_LINEAR = "linear"
 SOURCE_CANONICAL = "canonical"
 
 STAGED_QUARANTINE = "owh_staged_quarantine"

@@ -394,6 +394,12 @@ def _column_checks(
             f"case when regexp_full_match({text}, '{INTEGER_PATTERN}') "
             f"then try_cast({text} as {column.type}) end"
         )
+    elif column.type == "BOOLEAN":
+        # true/false, yes/no, 1/0 in any case: what spreadsheets and exporters write
+        value = (
+            f"case when lower({text}) in ('true', 'yes', '1') then true "
+            f"when lower({text}) in ('false', 'no', '0') then false end"
+        )
     else:
         raise ValueError(f"no validation rule for {table.name}.{name} of type {column.type}")
     if column.type not in ("VARCHAR",):

@@ -32,34 +32,30 @@ issue's histories carry the issue's position (the record to look at in the file)
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from pipelines.lib.landing import LandingFile
-from pipelines.lib.pseudonymize import (
-    mask_emails,
-    mask_emails_sql,
-    normalize_identity,
-    pseudonymize,
-)
-from pipelines.lib.raw_schema import TABLES, RawTable
-from pipelines.sources import (
-    SOURCE_JIRA,
-    STAGED_QUARANTINE,
-    FileRejectedError,
-    TableLoad,
-    staged_table,
+from pipelines.lib.landing import LandingFile, pull_manifest_of
+from pipelines.lib.pseudonymize import normalize_identity
+from pipelines.sources import SOURCE_JIRA, FileRejectedError
+from pipelines.sources.pages import (
+    PageRows,
+    PageStager,
+    Reject,
+    file_preview,
+    json_kind,
+    read_json_file,
 )
 
 FOUND_IN_VALUES = ("production", "pre_release")
-PAGE_TABLES = ("tasks", "task_status_changes", "task_flags")
-PERSON_COLUMNS = {"tasks": "assignee", "task_status_changes": "author"}
-RAW_TEXT_PREVIEW_CHARS = 2_000
+# the roles of ``JiraFieldMap`` that a pull resolves from display names (``owh.yml``)
+FIELD_ROLES = ("story_points", "found_in", "epic_link", "workstream", "team")
+
+# Kept under its old name: a Jira record that could not be loaded.
+JiraReject = Reject
 
 
 @dataclass(frozen=True)
@@ -92,15 +88,6 @@ class FlagEvent(NamedTuple):
     history: dict
 
 
-class JiraReject(NamedTuple):
-    """A record that could not be loaded: where it is, why, and its raw JSON (e-mails masked)."""
-
-    source_row: int | None
-    reason: str
-    raw_text: str
-    table_name: str
-
-
 @dataclass(frozen=True)
 class JiraPage:
     """One page in canonical form. Assignee and author hold normalised identities, not yet
@@ -111,47 +98,6 @@ class JiraPage:
     flags: pd.DataFrame
     rejects: list[JiraReject]
     warnings: list[str] = field(default_factory=list)
-
-
-TASK_COLUMNS = {
-    "source": "object",
-    "task_id": "object",
-    "title": "object",
-    "task_type": "object",
-    "created_at": "datetime64[us]",
-    "status": "object",
-    "team": "object",
-    "project": "object",
-    "epic_id": "object",
-    "parent_id": "object",
-    "labels": "object",
-    "assignee": "object",
-    "story_points": "Float64",
-    "priority": "object",
-    "resolution": "object",
-    "found_in": "object",
-    "workstream_id": "object",
-    "url": "object",
-    "_source_row": "int64",
-}
-STATUS_CHANGE_COLUMNS = {
-    "source": "object",
-    "task_id": "object",
-    "changed_at": "datetime64[us]",
-    "to_status": "object",
-    "from_status": "object",
-    "author": "object",
-    "sequence": "int64",
-    "_source_row": "int64",
-}
-FLAG_COLUMNS = {
-    "source": "object",
-    "task_id": "object",
-    "flagged_at": "datetime64[us]",
-    "unflagged_at": "datetime64[us]",
-    "reason": "object",
-    "_source_row": "int64",
-}
 
 
 def parse_jira_timestamp(value: object) -> dt.datetime | None:
@@ -172,14 +118,7 @@ def parse_jira_timestamp(value: object) -> dt.datetime | None:
 
 def read_search_page(path: Path) -> dict[str, Any]:
     """Load one page; a file that is not a JSON object with an ``issues`` array is rejected."""
-    try:
-        with path.open("rb") as handle:
-            payload = json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise FileRejectedError(
-            f"not valid JSON ({exc})", raw_text=_file_preview(path), line=line
-        ) from None
+    payload = read_json_file(path)
     _check_page_shape(payload, path)
     return payload
 
@@ -187,143 +126,63 @@ def read_search_page(path: Path) -> dict[str, Any]:
 def parse_search_page(
     payload: dict[str, Any], *, source_file: str, field_map: JiraFieldMap = JiraFieldMap()
 ) -> JiraPage:
-    """Turn one ``/search`` page into canonical rows, rejects and warnings (see module doc)."""
-    builder = _RowBuilder(field_map)
-    builder.add_page(payload, source_file)
-    return builder.page()
+    """Turn one search page into canonical rows, rejects and warnings (see module doc)."""
+    builder = _RowBuilder()
+    builder.source_file = source_file
+    builder.add_page(payload, field_map)
+    frames = builder.frames(with_source_file=False)
+    return JiraPage(
+        tasks=frames["tasks"],
+        status_changes=frames["task_status_changes"],
+        flags=frames["task_flags"],
+        rejects=builder.rejects,
+        warnings=builder.warnings,
+    )
 
 
-class JiraStager:
-    """Stages Jira pages into the staging tables, many pages per insert.
+def field_map_of(file: LandingFile, default: JiraFieldMap = JiraFieldMap()) -> JiraFieldMap:
+    """The custom field ids a page was pulled with (its pull folder's manifest), else the
+    default: an export made by hand carries no manifest."""
+    manifest = pull_manifest_of(file)
+    fields = (manifest.details.get("fields") if manifest else None) or None
+    if not isinstance(fields, dict):
+        return default
+    return JiraFieldMap(**{role: fields.get(role) for role in FIELD_ROLES})
 
-    Each insert from a DataFrame has a fixed cost far above its cost per row (50 pages inserted
-    one by one took eight times as long as the same rows inserted at once), so the rows of many
-    pages are collected into the same column lists and inserted together once ``batch_tasks``
-    tasks are waiting; call ``flush`` after the last page. People are pseudonymised per batch,
-    each distinct identity hashed once.
-    """
 
-    def __init__(
-        self,
-        con,
-        *,
-        run_id: str,
-        loaded_at: dt.datetime,
-        pseudonym_key: bytes,
-        field_map: JiraFieldMap = JiraFieldMap(),
-        batch_tasks: int = 50_000,
-    ):
-        self.con = con
-        self.run_id = run_id
-        self.loaded_at = loaded_at
-        self.pseudonym_key = pseudonym_key
+class JiraStager(PageStager):
+    """Stages Jira pages (exported by hand, or pulled by ``owh extract jira``)."""
+
+    source = SOURCE_JIRA
+
+    def __init__(self, con, *, field_map: JiraFieldMap = JiraFieldMap(), **kwargs):
         self.field_map = field_map
-        self.batch_tasks = batch_tasks
-        self._rows = _RowBuilder(field_map)
+        super().__init__(con, **kwargs)
 
-    def stage(self, file: LandingFile) -> list[TableLoad]:
-        """Read and parse one page into the batch; one ``TableLoad`` per table it feeds."""
+    def new_rows(self) -> _RowBuilder:
+        return _RowBuilder()
+
+    def add_file(self, rows: PageRows, file: LandingFile) -> None:
         payload = read_search_page(file.path)
-        rows = self._rows
-        rows_before, rejects_before = rows.row_counts(), dict(rows.rejected)
-        warnings_before = len(rows.warnings)
-        rows.add_page(payload, file.relative_path)
-        rows_after = rows.row_counts()
-        loads = []
-        for table_name in PAGE_TABLES:
-            loaded = rows_after[table_name] - rows_before[table_name]
-            quarantined = rows.rejected[table_name] - rejects_before.get(table_name, 0)
-            loads.append(
-                TableLoad(
-                    table_name=table_name,
-                    rows_read=loaded + quarantined,
-                    rows_loaded=loaded,
-                    rows_quarantined=quarantined,
-                    notes=_quarantine_note(quarantined),
-                    warnings=tuple(rows.warnings[warnings_before:])
-                    if table_name == "tasks"
-                    else (),
-                )
-            )
-        if rows_after["tasks"] >= self.batch_tasks:
-            self.flush()
-        return loads
-
-    def flush(self) -> None:
-        """Insert every collected row into the staging tables and start a new batch."""
-        rows, self._rows = self._rows, _RowBuilder(self.field_map)
-        for table_name, frame in rows.frames(with_source_file=True).items():
-            if frame.empty:
-                continue
-            person = PERSON_COLUMNS.get(table_name)
-            if person:
-                frame[person] = pseudonymize(frame[person], self.pseudonym_key)
-            _insert_frame(self.con, TABLES[table_name], frame, self.loaded_at)
-        if rows.rejects:
-            _insert_rejects(
-                self.con,
-                list(zip(rows.reject_files, rows.rejects, strict=True)),
-                self.run_id,
-                self.loaded_at,
-            )
+        rows.add_page(payload, field_map_of(file, self.field_map))
 
 
-def _quarantine_note(count: int) -> tuple[str, ...]:
-    if not count:
-        return ()
-    return (f"{count} record{'s' if count != 1 else ''} quarantined",)
+class _RowBuilder(PageRows):
+    """Collects canonical rows of one or more Jira pages."""
 
+    def __init__(self):
+        super().__init__(SOURCE_JIRA)
+        self.field_map = JiraFieldMap()
 
-class _RowBuilder:
-    """Collects canonical rows of one or more pages as column lists; DataFrames are built once."""
-
-    def __init__(self, field_map: JiraFieldMap):
-        self.field_map = field_map
-        self.source_file = ""
-        self.tasks: dict[str, list] = {name: [] for name in TASK_COLUMNS}
-        self.changes: dict[str, list] = {name: [] for name in STATUS_CHANGE_COLUMNS}
-        self.flags: dict[str, list] = {name: [] for name in FLAG_COLUMNS}
-        for columns in (self.tasks, self.changes, self.flags):
-            columns["_source_file"] = []
-        self.rejects: list[JiraReject] = []
-        self.reject_files: list[str] = []
-        self.rejected: Counter[str] = Counter()
-        self.warnings: list[str] = []
-
-    def add_page(self, payload: dict[str, Any], source_file: str) -> None:
+    def add_page(self, payload: dict[str, Any], field_map: JiraFieldMap) -> None:
         _check_page_shape(payload, None)
-        self.source_file = source_file
+        self.field_map = field_map
         for position, issue in enumerate(payload["issues"], start=1):
             self.add_issue(position, issue)
 
-    def row_counts(self) -> dict[str, int]:
-        return {
-            "tasks": len(self.tasks["task_id"]),
-            "task_status_changes": len(self.changes["task_id"]),
-            "task_flags": len(self.flags["task_id"]),
-        }
-
-    def frames(self, *, with_source_file: bool) -> dict[str, pd.DataFrame]:
-        extra = {"_source_file": "object"} if with_source_file else {}
-        return {
-            "tasks": _frame(self.tasks, {**TASK_COLUMNS, **extra}),
-            "task_status_changes": _frame(self.changes, {**STATUS_CHANGE_COLUMNS, **extra}),
-            "task_flags": _frame(self.flags, {**FLAG_COLUMNS, **extra}),
-        }
-
-    def page(self) -> JiraPage:
-        frames = self.frames(with_source_file=False)
-        return JiraPage(
-            tasks=frames["tasks"],
-            status_changes=frames["task_status_changes"],
-            flags=frames["task_flags"],
-            rejects=self.rejects,
-            warnings=self.warnings,
-        )
-
     def add_issue(self, position: int, issue: object) -> None:
         if not isinstance(issue, dict):
-            self._reject("tasks", position, "issue record is not a JSON object", issue)
+            self.reject("tasks", position, "issue record is not a JSON object", issue)
             return
         fields = issue.get("fields")
         if not isinstance(fields, dict):
@@ -332,40 +191,49 @@ class _RowBuilder:
         created = parse_jira_timestamp(fields.get("created"))
         problems = _task_problems(key, fields, created)
         if problems:
-            self._reject("tasks", position, "; ".join(problems), issue)
+            self.reject("tasks", position, "; ".join(problems), issue)
             return
-        self._add_task(position, key, fields, created, issue.get("self"))
-        self._add_changelog(position, key, issue.get("changelog"))
+        changelog = issue.get("changelog")
+        truncated = changelog_is_truncated(changelog)
+        self._add_task(position, key, fields, created, issue.get("self"), truncated)
+        self._add_changelog(position, key, changelog)
 
     def _add_task(
-        self, position: int, key: str, fields: dict, created: dt.datetime, url: object
+        self,
+        position: int,
+        key: str,
+        fields: dict,
+        created: dt.datetime,
+        url: object,
+        truncated: bool,
     ) -> None:
         field_map = self.field_map
         parent = fields.get("parent") if isinstance(fields.get("parent"), dict) else {}
         parent_key = _text(parent.get("key"))
-        row = self.tasks
-        row["source"].append(SOURCE_JIRA)
-        row["task_id"].append(key)
-        row["title"].append(_text(fields.get("summary")))
-        row["task_type"].append(_name(fields.get("issuetype")))
-        row["created_at"].append(created)
-        row["status"].append(_name(fields.get("status")))
-        row["team"].append(_option(fields.get(field_map.team)) if field_map.team else None)
-        row["project"].append(_name(fields.get("project"), "key"))
-        row["epic_id"].append(_epic_id(fields, parent, parent_key, field_map))
-        row["parent_id"].append(parent_key)
-        row["labels"].append(_labels(fields.get("labels")))
-        row["assignee"].append(normalize_identity(fields.get("assignee")))
-        row["story_points"].append(_number(fields.get(field_map.story_points)))
-        row["priority"].append(_name(fields.get("priority")))
-        row["resolution"].append(_name(fields.get("resolution")))
-        row["found_in"].append(self._found_in(key, fields.get(field_map.found_in)))
-        row["workstream_id"].append(
-            _option(fields.get(field_map.workstream)) if field_map.workstream else None
+        self.add_task(
+            task_id=key,
+            title=_text(fields.get("summary")),
+            task_type=_name(fields.get("issuetype")),
+            created_at=created,
+            status=_name(fields.get("status")),
+            team=_option(fields.get(field_map.team)) if field_map.team else None,
+            project=_name(fields.get("project"), "key"),
+            epic_id=_epic_id(fields, parent, parent_key, field_map),
+            parent_id=parent_key,
+            labels=_labels(fields.get("labels")),
+            assignee=normalize_identity(fields.get("assignee")),
+            story_points=_number(fields.get(field_map.story_points)),
+            priority=_name(fields.get("priority")),
+            resolution=_name(fields.get("resolution")),
+            found_in=self._found_in(key, fields.get(field_map.found_in)),
+            workstream_id=(
+                _option(fields.get(field_map.workstream)) if field_map.workstream else None
+            ),
+            url=_text(url),
+            updated_at=parse_jira_timestamp(fields.get("updated")),
+            is_history_truncated=truncated,
+            _source_row=position,
         )
-        row["url"].append(_text(url))
-        row["_source_row"].append(position)
-        row["_source_file"].append(self.source_file)
 
     def _add_changelog(self, position: int, key: str, changelog: object) -> None:
         if not isinstance(changelog, dict):
@@ -373,12 +241,14 @@ class _RowBuilder:
         histories = changelog.get("histories")
         if not isinstance(histories, list):
             histories = []
-        total = changelog.get("total")
-        if isinstance(total, int) and total > len(histories):
+        if changelog_is_truncated(changelog):
+            total = changelog["total"]
             self.warnings.append(
                 f"{self.source_file}: issue {key} has a truncated changelog ({len(histories)} "
                 f"of {total} histories exported); its {total - len(histories)} missing "
-                "histories are not loaded: export the issue's full changelog"
+                "histories are not loaded (pull it with `owh extract jira` for the whole "
+                "history). If its status differs from its last transition, the warehouse infers "
+                'the missing one (DECISIONS "Truncated histories")'
             )
         status_sequence = 0
         flag_events: list[FlagEvent] = []
@@ -414,26 +284,25 @@ class _RowBuilder:
                 ("task_flags", flag_items),
             ):
                 for _ in items:
-                    self._reject(table_name, position, reason, history)
+                    self.reject(table_name, position, reason, history)
             return status_sequence + len(status_items)
         author = normalize_identity(history.get("author"))
-        changes = self.changes
         for item in status_items:
             status_sequence += 1
             to_status = _text(item.get("toString"))
             if to_status is None:
                 reason = f"issue {key} history {history_index}: status change without toString"
-                self._reject("task_status_changes", position, reason, history)
+                self.reject("task_status_changes", position, reason, history)
                 continue
-            changes["source"].append(SOURCE_JIRA)
-            changes["task_id"].append(key)
-            changes["changed_at"].append(changed_at)
-            changes["to_status"].append(to_status)
-            changes["from_status"].append(_text(item.get("fromString")))
-            changes["author"].append(author)
-            changes["sequence"].append(status_sequence)
-            changes["_source_row"].append(history_index)
-            changes["_source_file"].append(self.source_file)
+            self.add_status_change(
+                task_id=key,
+                changed_at=changed_at,
+                to_status=to_status,
+                from_status=_text(item.get("fromString")),
+                author=author,
+                sequence=status_sequence,
+                _source_row=history_index,
+            )
         for item_index, item in enumerate(flag_items):
             flag_events.append(
                 FlagEvent(
@@ -462,7 +331,7 @@ class _RowBuilder:
                         f"issue {key} history {history_index}: flag cleared at "
                         f"{changed_at.isoformat()} without a flag set before it"
                     )
-                    self._reject("task_flags", position, reason, history)
+                    self.reject("task_flags", position, reason, history)
                     continue
                 self._append_flag(key, *open_flag, unflagged_at=changed_at)
                 open_flag = None
@@ -478,14 +347,13 @@ class _RowBuilder:
         *,
         unflagged_at: dt.datetime | None,
     ) -> None:
-        flags = self.flags
-        flags["source"].append(SOURCE_JIRA)
-        flags["task_id"].append(key)
-        flags["flagged_at"].append(flagged_at)
-        flags["unflagged_at"].append(unflagged_at)
-        flags["reason"].append(reason)
-        flags["_source_row"].append(history_index)
-        flags["_source_file"].append(self.source_file)
+        self.add_flag(
+            task_id=key,
+            flagged_at=flagged_at,
+            unflagged_at=unflagged_at,
+            reason=reason,
+            _source_row=history_index,
+        )
 
     def _found_in(self, key: str, value: object) -> str | None:
         text = _option(value)
@@ -500,15 +368,6 @@ class _RowBuilder:
         )
         return None
 
-    def _reject(self, table_name: str, position: int, reason: str, record: object) -> None:
-        raw_text = mask_emails(json.dumps(record, ensure_ascii=False, default=str))
-        self.rejects.append(JiraReject(position, mask_emails(reason), raw_text, table_name))
-        self.reject_files.append(self.source_file)
-        self.rejected[table_name] += 1
-
-
-_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number"}
-
 
 def _check_page_shape(payload: object, path: Path | None) -> None:
     if isinstance(payload, dict) and isinstance(payload.get("issues"), list):
@@ -516,10 +375,10 @@ def _check_page_shape(payload: object, path: Path | None) -> None:
     if isinstance(payload, dict):
         found = "an object without an 'issues' array"
     else:
-        found = _JSON_KINDS.get(type(payload), "a JSON literal")
+        found = json_kind(payload)
     raise FileRejectedError(
         f"not a Jira /search page: expected an object with an 'issues' array, found {found}",
-        raw_text=_file_preview(path) if path is not None else None,
+        raw_text=file_preview(path) if path is not None else None,
     )
 
 
@@ -570,11 +429,45 @@ def _status_and_flag_items(items: object) -> tuple[list[dict], list[dict]]:
     return status_items, flag_items
 
 
+def changelog_is_truncated(changelog: object) -> bool:
+    """The changelog says it has more histories than the page carries (``total`` above them)."""
+    if not isinstance(changelog, dict):
+        return False
+    total, histories = changelog.get("total"), changelog.get("histories")
+    count = len(histories) if isinstance(histories, list) else 0
+    return isinstance(total, int) and not isinstance(total, bool) and total > count
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    text = str(value)
+    text = adf_text(value) if _is_adf(value) else str(value)
     return text if text.strip() else None
+
+
+def _is_adf(value: object) -> bool:
+    return isinstance(value, dict) and value.get("type") == "doc"
+
+
+def adf_text(node: object) -> str:
+    """The plain text of an Atlassian Document Format node (how API v3 sends rich-text fields):
+    its text leaves in order, paragraphs and other blocks on lines of their own."""
+    if isinstance(node, list):
+        return "".join(adf_text(child) for child in node)
+    if not isinstance(node, dict):
+        return ""
+    kind = node.get("type")
+    if kind == "text":
+        return str(node.get("text") or "")
+    if kind == "hardBreak":
+        return "\n"
+    if kind in ("mention", "emoji", "status", "date", "inlineCard"):
+        attributes = node.get("attrs") or {}
+        return str(attributes.get("text") or attributes.get("url") or "")
+    inner = adf_text(node.get("content") or [])
+    if kind in ("doc", "bulletList", "orderedList", "table", "tableRow"):
+        return inner.strip("\n") if kind == "doc" else inner
+    return f"{inner}\n"
 
 
 def _name(value: object, attribute: str = "name") -> str | None:
@@ -582,7 +475,9 @@ def _name(value: object, attribute: str = "name") -> str | None:
 
 
 def _option(value: object) -> str | None:
-    """A select field (``{"value": ...}``) or a plain text field."""
+    """A select field (``{"value": ...}``), a plain text field or a rich-text one (ADF)."""
+    if _is_adf(value):
+        return _text(value)
     if isinstance(value, dict):
         return _text(value.get("value") or value.get("name"))
     return _text(value) if isinstance(value, str | int | float) else None
@@ -605,61 +500,3 @@ def _labels(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
     return [str(label) for label in value if label is not None and str(label).strip()]
-
-
-def _frame(columns: dict[str, list], dtypes: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {name: pd.Series(columns[name], dtype=dtype) for name, dtype in dtypes.items()}
-    )
-
-
-def _file_preview(path: Path) -> str:
-    with path.open("rb") as handle:
-        head = handle.read(RAW_TEXT_PREVIEW_CHARS)
-    return mask_emails(head.decode("utf-8", errors="replace"))
-
-
-def _insert_frame(con, table: RawTable, frame: pd.DataFrame, loaded_at: dt.datetime) -> None:
-    expressions = []
-    for column in table.columns:
-        if column.name not in frame.columns:
-            continue
-        value = f"cast({column.name} as {column.type})"
-        if column.type == "VARCHAR":
-            value = mask_emails_sql(value)
-        elif column.type == "VARCHAR[]":
-            value = f"list_transform({value}, label -> {mask_emails_sql('label')})"
-        expressions.append(f"{value} as {column.name}")
-    con.register("owh_jira_frame", frame)
-    try:
-        con.execute(
-            f"insert into {staged_table(table.name)} by name select "
-            + ", ".join(expressions)
-            + f", '{SOURCE_JIRA}' as _source, cast(_source_file as varchar) as _source_file, "
-            "_source_row, $loaded_at as _loaded_at from owh_jira_frame",
-            {"loaded_at": loaded_at},
-        )
-    finally:
-        con.unregister("owh_jira_frame")
-
-
-def _insert_rejects(
-    con, rejects: list[tuple[str, JiraReject]], run_id: str, loaded_at: dt.datetime
-) -> None:
-    frame = pd.DataFrame(
-        [(source_file, *reject) for source_file, reject in rejects],
-        columns=["source_file", *JiraReject._fields],
-    ).astype({"source_row": "Int64"})
-    con.register("owh_jira_rejects", frame)
-    try:
-        con.execute(
-            f"insert into {STAGED_QUARANTINE} by name "
-            "select $run_id as run_id, cast(table_name as varchar) as table_name, "
-            f"'{SOURCE_JIRA}' as source, cast(source_file as varchar) as source_file, "
-            "source_row, null as line, cast(reason as varchar) as reason, "
-            "cast(raw_text as varchar) as raw_text, $loaded_at as quarantined_at "
-            "from owh_jira_rejects",
-            {"run_id": run_id, "loaded_at": loaded_at},
-        )
-    finally:
-        con.unregister("owh_jira_rejects")

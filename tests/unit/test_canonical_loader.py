@@ -476,3 +476,24 @@ def test_impact_data_checks_dates_numbers_dimension_and_score(tmp_path):
         ("kpi_observations", 4, "unparseable observed_on: '2026-09-31'", "KPI-INV,2026-09-31,3.9,"),
         ("kpi_observations", 5, "unparseable value: 'abc'", "KPI-ADO,2026-09-08,abc,"),
     ]
+
+
+def test_update_time_and_truncated_history_are_optional_typed_columns(tmp_path):
+    content = (
+        "source,task_id,title,task_type,created_at,status,updated_at,is_history_truncated\n"
+        "linear,U-1,one,story,2026-09-01T00:00:00Z,Done,2026-09-03T10:00:00+02:00,Yes\n"
+        "linear,U-2,two,story,2026-09-01T00:00:00Z,Done,,false\n"
+        "linear,U-3,three,story,2026-09-01T00:00:00Z,Done,2026-09-03T10:00:00Z,\n"
+        "linear,U-4,four,story,2026-09-01T00:00:00Z,Done,2026-09-03T10:00:00Z,perhaps\n"
+    )
+    con, _ = ingest_tasks(make_landing(tmp_path / "landing", {"tasks/u.csv": content}))
+    assert rows(
+        con, "select task_id, updated_at, is_history_truncated from raw.tasks order by 1"
+    ) == [
+        ("U-1", dt.datetime(2026, 9, 3, 8, 0), True),
+        ("U-2", None, False),
+        ("U-3", dt.datetime(2026, 9, 3, 10, 0), None),
+    ]
+    assert [(r[2], r[3], r[4]) for r in quarantine(con)] == [
+        (4, 5, "unparseable is_history_truncated: 'perhaps'")
+    ]

@@ -182,7 +182,9 @@ def test_warnings_name_unknown_folders_ignored_files_drift_and_rejections(landin
         "workstream_rules, kpi_observations, confidence_surveys)",
         "tasks/notes.txt is ignored: only *.csv and *.parquet files are read in tasks/",
         "jira/page-1.json: issue OWH-4 has a truncated changelog (3 of 5 histories exported); "
-        "its 2 missing histories are not loaded: export the issue's full changelog",
+        "its 2 missing histories are not loaded (pull it with `owh extract jira` for the whole "
+        "history). If its status differs from its last transition, the warehouse infers the "
+        'missing one (DECISIONS "Truncated histories")',
         "jira/page-1.json: 1 record for tasks quarantined (see raw.quarantine)",
         "jira/page-1.json: 1 record for task_status_changes quarantined (see raw.quarantine)",
         "jira/page-1.json: 1 record for task_flags quarantined (see raw.quarantine)",
@@ -509,6 +511,8 @@ def test_an_issue_twice_in_one_jira_page_with_other_fields_is_quarantined(tmp_pa
             "found_in": None,
             "workstream_id": None,
             "url": None,
+            "updated_at": None,
+            "is_history_truncated": False,
             "_extra": None,
         }
         return json.dumps(row, separators=(",", ":"))

@@ -17,6 +17,7 @@ from pipelines.sources import FileRejectedError
 from pipelines.sources.jira import (
     JiraFieldMap,
     JiraReject,
+    adf_text,
     parse_jira_timestamp,
     parse_search_page,
     read_search_page,
@@ -62,6 +63,8 @@ def test_tasks_are_the_four_issues_with_a_key(page):
             "found_in": None,
             "workstream_id": "WS-INVOICE",
             "url": "https://acme.atlassian.net/rest/api/2/issue/91001",
+            "updated_at": None,  # the fixture has no updated field
+            "is_history_truncated": False,
             "_source_row": 1,
         },
         {
@@ -83,6 +86,8 @@ def test_tasks_are_the_four_issues_with_a_key(page):
             "found_in": "production",  # {"value": "Production"} normalised
             "workstream_id": None,
             "url": "https://acme.atlassian.net/rest/api/2/issue/91002",
+            "updated_at": None,
+            "is_history_truncated": False,
             "_source_row": 2,
         },
         {
@@ -104,6 +109,8 @@ def test_tasks_are_the_four_issues_with_a_key(page):
             "found_in": None,
             "workstream_id": None,
             "url": "https://acme.atlassian.net/rest/api/2/issue/91003",
+            "updated_at": None,
+            "is_history_truncated": False,
             "_source_row": 3,
         },
         {
@@ -125,6 +132,8 @@ def test_tasks_are_the_four_issues_with_a_key(page):
             "found_in": None,
             "workstream_id": None,
             "url": "https://acme.atlassian.net/rest/api/2/issue/91004",
+            "updated_at": None,
+            "is_history_truncated": True,  # changelog total 5, 3 histories exported
             "_source_row": 4,
         },
     ]
@@ -221,7 +230,9 @@ def test_rejects_keep_reason_position_and_masked_raw_json(page):
 def test_truncated_changelog_is_a_warning_naming_issue_and_counts(page):
     assert page.warnings == [
         "jira/page-1.json: issue OWH-4 has a truncated changelog (3 of 5 histories exported); "
-        "its 2 missing histories are not loaded: export the issue's full changelog"
+        "its 2 missing histories are not loaded (pull it with `owh extract jira` for the whole "
+        "history). If its status differs from its last transition, the warehouse infers the "
+        'missing one (DECISIONS "Truncated histories")'
     ]
 
 
@@ -323,3 +334,69 @@ def test_a_json_file_without_issues_is_rejected(tmp_path, content, found):
 def test_reject_fields_follow_source_row_reason_raw_text_order():
     reject = JiraReject(3, "missing key", "{}", "tasks")
     assert reject[:3] == (3, "missing key", "{}")
+
+
+def test_a_v3_page_with_rich_text_fields_reads_like_a_v2_page():
+    """API v3 sends rich-text fields as ADF documents: their text is what counts."""
+    workstream = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "WS-"},
+                    {"type": "text", "text": "INVOICE", "marks": [{"type": "strong"}]},
+                ],
+            }
+        ],
+    }
+    issue = {
+        "id": "91001",
+        "key": "OWH-9",
+        "fields": {
+            "summary": "ADF fields",
+            "issuetype": {"name": "Story"},
+            "status": {"name": "To Do"},
+            "created": "2026-09-01T09:00:00.000+0000",
+            "updated": "2026-09-02T10:30:00.000+0200",
+            "customfield_10300": workstream,
+        },
+    }
+    page = parse_search_page(
+        {"issues": [issue], "isLast": True}, source_file="jira/20261205T100000Z/page-0001.json"
+    )
+    (task,) = records(page.tasks)
+    assert (task["workstream_id"], task["updated_at"], task["is_history_truncated"]) == (
+        "WS-INVOICE",
+        datetime(2026, 9, 2, 8, 30),
+        False,
+    )
+
+
+def test_adf_text_keeps_blocks_on_lines_of_their_own():
+    document = {
+        "type": "doc",
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "First"}]},
+            {
+                "type": "bulletList",
+                "content": [
+                    {
+                        "type": "listItem",
+                        "content": [
+                            {
+                                "type": "paragraph",
+                                "content": [
+                                    {"type": "text", "text": "item"},
+                                    {"type": "hardBreak"},
+                                    {"type": "mention", "attrs": {"text": "@ann"}},
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            },
+        ],
+    }
+    assert adf_text(document) == "First\nitem\n@ann"

@@ -128,6 +128,7 @@ def test_a_clean_table_passes_every_expectation_of_its_contract(con):
         ("tasks", "expect_column_values_to_be_between(created_at)"),
         ("tasks", "expect_column_values_to_not_be_null(status)"),
         ("tasks", "expect_column_values_to_be_in_set(found_in)"),
+        ("tasks", "expect_column_values_to_be_between(updated_at)"),
         ("tasks", "expect_table_row_count_to_be_between"),
         (
             "tasks: distinct rows per file",
@@ -143,7 +144,7 @@ def test_a_clean_table_passes_every_expectation_of_its_contract(con):
             )
         ),
     ]
-    assert result.summary() == "raw.tasks: 14 expectations passed"
+    assert result.summary() == "raw.tasks: 15 expectations passed"
 
 
 def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
@@ -172,7 +173,7 @@ def test_bad_rows_fail_the_expectations_they_break_with_counts(con):
         # A-1 twice in jira/1.json; A-2 once in each of two files is fine
         "expect_compound_columns_to_be_unique(source, task_id, _source_file)": (2, 6),
     }
-    assert result.summary() == "raw.tasks: 5 of 13 failed"  # no volume bound on a first load
+    assert result.summary() == "raw.tasks: 5 of 14 failed"  # no volume bound on a first load
 
 
 def test_volume_must_stay_within_the_bounds_of_the_last_published_load(con):
