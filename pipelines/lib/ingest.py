@@ -37,6 +37,7 @@ from pipelines.lib.landing import (
     LandingFile,
     landing_root,
     list_landing_files,
+    list_tracker_files,
     unknown_folders,
     unmatched_entries,
 )
@@ -52,7 +53,6 @@ from pipelines.lib.raw_schema import (
 )
 from pipelines.sources import (
     SOURCE_CANONICAL,
-    SOURCE_JIRA,
     STAGED_QUARANTINE,
     FileRejectedError,
     TableLoad,
@@ -61,12 +61,21 @@ from pipelines.sources import (
     staged_table,
 )
 from pipelines.sources.canonical import CANONICAL_PATTERNS, stage_canonical_file
+from pipelines.sources.github import GitHubStager
 from pipelines.sources.jira import JiraStager
+from pipelines.sources.linear import LinearStager
+from pipelines.sources.pages import PageStager
 
-JIRA_FOLDER = "jira"
-JIRA_PATTERNS = ("*.json",)
+# Tracker folders: pages of a tracker's API, exported by hand (directly in the folder) or pulled
+# by `owh extract` (in pull folders). Jira pages exported by hand are the only loose ones.
+TRACKER_STAGERS: dict[str, type[PageStager]] = {
+    "jira": JiraStager,
+    "github": GitHubStager,
+    "linear": LinearStager,
+}
+TRACKER_PATTERNS = {"jira": ("*.json",), "github": (), "linear": ()}
 # Canonical files live in a folder named after their raw table.
-KNOWN_FOLDERS = (JIRA_FOLDER, *TABLES)
+KNOWN_FOLDERS = (*TRACKER_STAGERS, *TABLES)
 
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate_file"
@@ -128,7 +137,7 @@ def ingest_task_tracker(
         run_id=run_id,
         loaded_at=loaded_at,
         pseudonym_key=pseudonym_key,
-        include_jira=True,
+        include_trackers=True,
         warnings=warnings,
     )
 
@@ -191,28 +200,38 @@ def _ingest(
     run_id: str,
     loaded_at: dt.datetime,
     pseudonym_key: bytes,
-    include_jira: bool = False,
+    include_trackers: bool = False,
     warnings: list[str] | None = None,
 ) -> IngestResult:
     warnings = list(warnings or [])
     create_raw_schema(con)
-    jira = (
-        JiraStager(con, run_id=run_id, loaded_at=loaded_at, pseudonym_key=pseudonym_key)
-        if include_jira
-        else None
+    stagers = (
+        {
+            folder: stager(con, run_id=run_id, loaded_at=loaded_at, pseudonym_key=pseudonym_key)
+            for folder, stager in TRACKER_STAGERS.items()
+        }
+        if include_trackers
+        else {}
     )
     # Every path is checked before any file is read: an unsafe path stops the load up front.
-    jobs = list(_jobs(con, root, tables, jira, loaded_at, run_id, pseudonym_key))
-    for folder, patterns in _folders(tables, include_jira):
+    jobs = list(_jobs(con, root, tables, stagers, loaded_at, run_id, pseudonym_key))
+    for folder, patterns in _folders(tables, include_trackers):
+        read = (
+            f"{' and '.join(patterns)} files and pull folders"
+            if patterns and folder in stagers
+            else f"{' and '.join(patterns)} files"
+            if patterns
+            else f"pull folders of `owh extract {folder}`"
+        )
         warnings += [
-            f"{entry} is ignored: only {' and '.join(patterns)} files are read in {folder}/"
+            f"{entry} is ignored: only {read} are read in {folder}/"
             for entry in unmatched_entries(root, folder, patterns)
         ]
     create_staging_tables(con, tables)
     try:
         staged = _stage(con, jobs, run_id, loaded_at)
-        if jira is not None:
-            jira.flush()
+        for stager in stagers.values():
+            stager.flush()
         csv_files = [
             job.file.relative_path
             for job in jobs
@@ -239,9 +258,9 @@ def _ingest(
     )
 
 
-def _folders(tables: tuple[str, ...], include_jira: bool) -> Iterator[tuple[str, tuple]]:
-    if include_jira:
-        yield JIRA_FOLDER, JIRA_PATTERNS
+def _folders(tables: tuple[str, ...], include_trackers: bool) -> Iterator[tuple[str, tuple]]:
+    if include_trackers:
+        yield from TRACKER_PATTERNS.items()
     for table in tables:
         yield table, CANONICAL_PATTERNS
 
@@ -250,17 +269,21 @@ def _jobs(
     con,
     root: Path,
     tables: tuple[str, ...],
-    jira: JiraStager | None,
+    stagers: dict[str, PageStager],
     loaded_at: dt.datetime,
     run_id: str,
     pseudonym_key: bytes,
 ) -> Iterator[_Job]:
-    for folder, patterns in _folders(tables, include_jira=jira is not None):
+    for folder, patterns in _folders(tables, include_trackers=bool(stagers)):
+        stager = stagers.get(folder)
+        if stager is not None:
+            for file in list_tracker_files(root, folder, patterns):
+                yield _Job(
+                    file, stager.source, TASK_TABLES, lambda file=file, s=stager: s.stage(file)
+                )
+            continue
+        table = TABLES[folder]
         for file in list_landing_files(root, folder, patterns):
-            if jira is not None and folder == JIRA_FOLDER:
-                yield _Job(file, SOURCE_JIRA, TASK_TABLES, lambda file=file: jira.stage(file))
-                continue
-            table = TABLES[folder]
             yield _Job(
                 file,
                 SOURCE_CANONICAL,
@@ -281,7 +304,7 @@ def _jobs(
 def _stage(con, jobs: list[_Job], run_id: str, loaded_at: dt.datetime) -> list[_Staged]:
     """Stage every job's file; its load-log rows are final once conflicts are quarantined.
 
-    A Jira page's rows reach the staging tables only when its stager flushes, so conflicting
+    A tracker page's rows reach the staging tables only when its stager flushes, so conflicting
     duplicates are looked for after every file is staged, and the counts are reported then.
     """
     staged: list[_Staged] = []

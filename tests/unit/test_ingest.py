@@ -40,6 +40,7 @@ LANDING_FILES = {
     "workstream_rules/rules.csv": CANONICAL / "workstream_rules.csv",
     "kpi_observations/obs.csv": CANONICAL / "kpi_observations.csv",
     "confidence_surveys/survey.csv": CANONICAL / "confidence_surveys.csv",
+    "asana/tasks.json": "{}",
     "github/issues.json": "{}",
     "demo_manifest.json": "{}",
 }
@@ -177,9 +178,11 @@ def test_warnings_name_unknown_folders_ignored_files_drift_and_rejections(landin
         pseudonym_key=KEY,
     )
     assert tracker.warnings == [
-        "landing folder github/ is not read by any adapter; its files are ignored (known "
-        "folders: jira, tasks, task_status_changes, task_flags, kpis, outcomes, workstreams, "
-        "workstream_rules, kpi_observations, confidence_surveys)",
+        "landing folder asana/ is not read by any adapter; its files are ignored (known "
+        "folders: jira, github, linear, tasks, task_status_changes, task_flags, kpis, outcomes, "
+        "workstreams, workstream_rules, kpi_observations, confidence_surveys)",
+        "github/issues.json is ignored: only pull folders of `owh extract github` are read in "
+        "github/",
         "tasks/notes.txt is ignored: only *.csv and *.parquet files are read in tasks/",
         "jira/page-1.json: issue OWH-4 has a truncated changelog (3 of 5 histories exported); "
         "its 2 missing histories are not loaded (pull it with `owh extract jira` for the whole "
