@@ -23,7 +23,6 @@ from .conftest import published, run_dbt
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 HAND_FILE = "jira/zz-hand-checked.json"
-LATE_PAGE = "jira/zz-late-page.json"
 CANONICAL_FILE = "task_status_changes/linear-status-changes.csv"
 
 INSERT_TRANSITION = """
@@ -74,11 +73,12 @@ def test_every_status_is_mapped_lists_each_unmapped_status_where_it_was_seen(war
             for project in ("GRO", "DATA")
         )
         for row in [
-            # unmapped to-status from a mapped one, twice in PAY
-            ("jira", "HAND-1", "2026-10-01", "Parked", "Done", 4, "jira", LATE_PAGE, 1),
-            ("jira", "HAND-2", "2026-10-01", "Parked", None, 5, "jira", LATE_PAGE, 2),
+            # unmapped to-status from a mapped one, twice in PAY (in the page that holds the
+            # tasks: a Jira page carries each task with its whole history)
+            ("jira", "HAND-1", "2026-10-01", "Parked", "Done", 4, "jira", HAND_FILE, 11),
+            ("jira", "HAND-2", "2026-10-01", "Parked", None, 5, "jira", HAND_FILE, 12),
             # unmapped from-status (with a trailing space: the staging view trims it)
-            ("jira", "HAND-2", "2026-10-02", "Done", "Parked ", 6, "jira", LATE_PAGE, 3),
+            ("jira", "HAND-2", "2026-10-02", "Done", "Parked ", 6, "jira", HAND_FILE, 13),
             # mapped for linear GRO only, by a project-specific seed row added below
             ("linear", gro_task, "2026-10-01", "Parked", None, None, "canonical", "x.csv", 1),
             # mapped ignoring case and surrounding spaces; no from-status is nothing to map
@@ -115,8 +115,8 @@ def test_every_status_is_mapped_lists_each_unmapped_status_where_it_was_seen(war
     ]
     assert rows == [
         ("jira", "PAY", "On Hold", "current_status", 1, "HAND-3", HAND_FILE),
-        ("jira", "PAY", "Parked", "from_status", 1, "HAND-2", LATE_PAGE),
-        ("jira", "PAY", "Parked", "to_status", 2, "HAND-1", LATE_PAGE),
+        ("jira", "PAY", "Parked", "from_status", 1, "HAND-2", HAND_FILE),
+        ("jira", "PAY", "Parked", "to_status", 2, "HAND-1", HAND_FILE),
     ]
 
 
@@ -328,3 +328,4 @@ def test_the_other_history_and_join_guards_fail_on_a_broken_copy_naming_what_bro
         1
     ] == [("jira:HAND-2", 2, "gap or overlap before the next interval")]
     assert outcome_id and observations > 0
+

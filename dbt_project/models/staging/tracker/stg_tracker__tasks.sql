@@ -1,5 +1,6 @@
--- One row per task per source. The same task exported twice (overlapping Jira pages, a re-sent
--- CSV) keeps the row from the latest file, so a re-export never doubles a task.
+-- One row per task per source. The same task in several files (overlapping export pages, a re-sent
+-- CSV, successive pulls of a tracker) keeps its newest version: the one updated last, then the
+-- one of the latest file (macro task_version_order), so a re-export never doubles a task.
 with
 
 source as (
@@ -34,6 +35,10 @@ renamed as (
 
         -- timestamps (UTC)
         created_at,
+        updated_at,
+
+        -- completeness
+        coalesce(is_history_truncated, false) as is_history_truncated,
 
         -- lineage
         _source_file as source_file,
@@ -50,7 +55,7 @@ deduplicated as (
     from renamed
     qualify row_number() over (
         partition by source, task_id
-        order by source_file desc, source_row desc
+        order by {{ task_version_order() }}
     ) = 1
 
 )
