@@ -329,3 +329,63 @@ def test_the_other_history_and_join_guards_fail_on_a_broken_copy_naming_what_bro
     ] == [("jira:HAND-2", 2, "gap or overlap before the next interval")]
     assert outcome_id and observations > 0
 
+
+def test_a_cut_short_history_whose_status_differs_gets_one_inferred_transition(warehouse_copy):
+    """HAND-1's history ends in Done (2026-09-05 21:00). Its export now says the changelog was cut
+    short and that it is back in Code Review, updated 2026-10-20 08:00: the build infers the
+    missing move instead of stopping, keeps HAND-1 out of cycle-time figures, and warns by name.
+    The same status without the cut-short flag still fails the blocking check."""
+    with connection(warehouse_copy) as con:
+        con.execute(
+            "update raw.tasks set status = 'Code Review', is_history_truncated = true, "
+            "updated_at = timestamp '2026-10-20 08:00' where task_id = 'HAND-1'"
+        )
+    models = ["stg_tracker__tasks", "int_status_changes_mapped", "fct_tasks"]
+    checks = ["assert_task_status_matches_last_transition", "assert_no_task_history_is_inferred"]
+
+    result = run_dbt(
+        warehouse_copy,
+        "build",
+        "--select",
+        *models,
+        *checks,
+        "--exclude",
+        "test_type:unit",
+        "--indirect-selection",
+        "empty",
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "WARN 1 assert_no_task_history_is_inferred" in " ".join(result.stdout.split())
+    assert read_failing_rows(warehouse_copy, "audit", "assert_no_task_history_is_inferred")[1] == [
+        (
+            "jira",
+            "HAND-1",
+            "Done",
+            "Code Review",
+            dt.datetime(2026, 10, 20, 8),
+            HAND_FILE,
+        )
+    ]
+    with connection(warehouse_copy, read_only=True) as con:
+        assert con.execute(
+            "select current_status, has_inferred_transition, cycle_time_days, "
+            "(select count(*) from marts.fct_tasks where has_inferred_transition) "
+            "from marts.fct_tasks where task_id = 'HAND-1'"
+        ).fetchall() == [("Code Review", True, None, 1)]
+
+    with connection(warehouse_copy) as con:
+        con.execute("update raw.tasks set is_history_truncated = false where task_id = 'HAND-1'")
+    result = run_dbt(
+        warehouse_copy,
+        "build",
+        "--select",
+        *models,
+        *checks,
+        "--exclude",
+        "test_type:unit",
+        "--indirect-selection",
+        "empty",
+    )
+    assert result.returncode == 1
+    assert "FAIL 1 assert_task_status_matches_last_transition" in " ".join(result.stdout.split())

@@ -3,6 +3,11 @@
 -- (trackers give transitions of one save the same timestamp), then the landing file and row.
 -- Transitions of a task missing from the task extract are left out here and fail the
 -- relationships test on the staging view.
+-- A task whose export says its history is cut short (is_history_truncated) and whose current
+-- status is not the one its last loaded transition entered gets one inferred transition, from
+-- that status to the current one, at the task's last update (never before the last loaded
+-- transition): the missing ones cannot be known, the current status can (DECISIONS "Truncated
+-- histories"). It is flagged is_inferred, and the task's cycle time is left unknown in fct_tasks.
 with
 
 tasks as (
@@ -38,6 +43,71 @@ status_changes_of_tasks as (
 
 ),
 
+last_loaded_transitions as (
+
+    select *
+    from status_changes_of_tasks
+    qualify row_number() over (
+        partition by source, task_id
+        order by changed_at desc, source_sequence desc nulls first, source_file desc, source_row desc
+    ) = 1
+
+),
+
+inferred_transitions as (
+
+    select
+        last_loaded.source,
+        last_loaded.task_id,
+        last_loaded.to_status as from_status,
+        tasks.status as to_status,
+        cast(null as {{ dbt.type_string() }}) as author,
+        case
+            when tasks.updated_at > last_loaded.changed_at then tasks.updated_at
+            else last_loaded.changed_at
+        end as changed_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        tasks.source_file,
+        tasks.source_row,
+        last_loaded.project,
+        last_loaded.task_created_at,
+        true as is_inferred
+
+    from last_loaded_transitions as last_loaded
+    inner join tasks
+        on
+            last_loaded.source = tasks.source
+            and last_loaded.task_id = tasks.task_id
+    where
+        tasks.is_history_truncated
+        and {{ status_match_key('tasks.status') }} <> {{ status_match_key('last_loaded.to_status') }}
+
+),
+
+loaded_and_inferred as (
+
+    select
+        source,
+        task_id,
+        from_status,
+        to_status,
+        author,
+        changed_at,
+        source_sequence,
+        source_file,
+        source_row,
+        project,
+        task_created_at,
+        false as is_inferred
+
+    from status_changes_of_tasks
+
+    union all
+
+    select * from inferred_transitions
+
+),
+
 numbered as (
 
     select
@@ -47,7 +117,7 @@ numbered as (
             order by changed_at, source_sequence nulls last, source_file, source_row
         ) as transition_index
 
-    from status_changes_of_tasks
+    from loaded_and_inferred
 
 ),
 
@@ -71,6 +141,9 @@ final as (
         -- timestamps (UTC)
         numbered.changed_at,
         numbered.task_created_at,
+
+        -- completeness
+        numbered.is_inferred,
 
         -- lineage
         numbered.source_sequence,

@@ -48,6 +48,17 @@ task_statuses as (
 
 ),
 
+tasks_with_inferred_transitions as (
+
+    select distinct
+        source,
+        task_id
+
+    from {{ ref('int_status_changes_mapped') }}
+    where is_inferred
+
+),
+
 tasks_joined as (
 
     select
@@ -79,7 +90,8 @@ tasks_joined as (
         task_times.wait_time_days,
         task_times.other_time_days,
         task_times.blocked_time_days,
-        task_times.active_time_business_days
+        task_times.active_time_business_days,
+        inferred.task_id is not null as has_inferred_transition
 
     from tasks
     inner join task_teams
@@ -102,6 +114,10 @@ tasks_joined as (
         on
             tasks.source = task_times.source
             and tasks.task_id = task_times.task_id
+    left join tasks_with_inferred_transitions as inferred
+        on
+            tasks.source = inferred.source
+            and tasks.task_id = inferred.task_id
     left join task_statuses as current_statuses
         on
             tasks.source = current_statuses.source
@@ -115,15 +131,23 @@ measured as (
     select
         *,
         completed_at is not null as is_completed,
-        completed_at is not null and started_at is not null as has_cycle,
+        -- an inferred transition stands in for history the export lost: the time between
+        -- start and completion is not known, so it is kept out of every cycle-time figure
+        completed_at is not null
+        and started_at is not null
+        and not has_inferred_transition as has_cycle,
         case
-            when completed_at is not null and started_at is not null
+            when
+                completed_at is not null
+                and started_at is not null
+                and not has_inferred_transition
                 then {{ duration_days('started_at', 'completed_at') }}
         end as cycle_time_days,
         -- null when the first completion came before the first start
         completed_at is not null
         and started_at is not null
-        and first_completed_at >= started_at as has_first_pass
+        and first_completed_at >= started_at
+        and not has_inferred_transition as has_first_pass
 
     from tasks_joined
 
@@ -207,6 +231,7 @@ final as (
         is_completed,
         cancelled_at is not null as is_cancelled,
         is_completed and started_at is null as completed_without_start,
+        has_inferred_transition,
 
         -- quality
         found_in,
