@@ -202,6 +202,123 @@ def ingest(
     console.print(f"Scratch file: {scratch} (raw.load_log, raw.quarantine)")
 
 
+extract_app = typer.Typer(
+    help="Pull a tracker's issues into the landing folder (incremental after the first pull).",
+    no_args_is_help=True,
+)
+app.add_typer(extract_app, name="extract")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Sources file; default $OWH_CONFIG, else ./owh.yml if present."),
+]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full", help="Pull every issue again (issues deleted in the tracker then disappear)."
+    ),
+]
+
+
+@extract_app.command("jira")
+def extract_jira(
+    url: Annotated[
+        str | None, typer.Option(help="Jira site, e.g. https://acme.atlassian.net.")
+    ] = None,
+    jql: Annotated[str | None, typer.Option(help="Which issues, e.g. 'project = PAY'.")] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(
+            help="cloud (OWH_JIRA_EMAIL + OWH_JIRA_API_TOKEN) or data_center (OWH_JIRA_PAT); "
+            "default: from the variables set."
+        ),
+    ] = None,
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    full: FullOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Jira Cloud (API v3) or Data Center (API v2): issues with their complete changelogs."""
+    _extract("jira", config, landing, warehouse, full, url=url, jql=jql, deployment=deployment)
+
+
+@extract_app.command("github")
+def extract_github(
+    repo: Annotated[str | None, typer.Option(help="Repository OWNER/NAME.")] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="API root; GitHub Enterprise: https://HOST/api/v3."),
+    ] = None,
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    full: FullOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """GitHub issues (not pull requests) with their timelines; token from OWH_GITHUB_TOKEN."""
+    _extract("github", config, landing, warehouse, full, repo=repo, api_url=api_url)
+
+
+@extract_app.command("linear")
+def extract_linear(
+    team: Annotated[str | None, typer.Option(help="Team key, e.g. DATA.")] = None,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="GraphQL endpoint of Linear.")
+    ] = None,
+    landing: LandingOption = DEFAULT_LANDING,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    full: FullOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Linear issues with their complete history; key from OWH_LINEAR_API_KEY."""
+    _extract("linear", config, landing, warehouse, full, team=team, api_url=api_url)
+
+
+def _extract(
+    source: str, config: Path | None, landing: Path, warehouse: Path, full: bool, **overrides
+) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pipelines.extract.config import ConfigError, load_config
+    from pipelines.extract.http import ExtractError
+    from pipelines.extract.sources import pull_source
+
+    try:
+        sources = load_config(config)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}[/bold] {task.completed:,.0f} issues fetched"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"Pulling {source}", total=None)
+            result = pull_source(
+                source,
+                sources,
+                landing_dir=landing,
+                warehouse_dir=warehouse,
+                full=full,
+                overrides=overrides,
+                on_progress=lambda issues: progress.update(task, completed=issues),
+            )
+    except (ExtractError, ConfigError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if result.folder is None:
+        console.print(
+            f"[green]✓[/green] {source}: no issue changed since the last pull "
+            f"(updated since {result.since}); nothing written"
+        )
+        return
+    kind = "full pull" if result.full else f"issues updated since {result.since}"
+    console.print(
+        f"[green]✓[/green] {source}: {result.issues:,} issues in {result.pages:,} "
+        f"page{'s' if result.pages != 1 else ''} "
+        f"({kind}) → {escape(str(result.folder))}; cursor now {result.cursor}",
+        soft_wrap=True,
+    )
+
+
 @app.command()
 def report(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,

@@ -1,6 +1,6 @@
 """The Dagster definitions of Outcome Warehouse: every asset, check, job, schedule and sensor.
 
-The asset graph reads ingest → staging → intermediate → marts → report → publish.
+The asset graph reads extract → ingest → staging → intermediate → marts → report → publish.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.dbt.assets import dbt_resource, outcome_warehouse_dbt
+from pipelines.defs.extract.assets import extract_assets
 from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.quality.checks import raw_suite_checks
@@ -19,7 +20,13 @@ from pipelines.defs.schedules import landing_files_sensor, nightly_build, nightl
 def build_defs(warehouse: WarehouseResource) -> dg.Definitions:
     """Definitions bound to one deployment's folders (the CLI passes its own)."""
     return dg.Definitions(
-        assets=[*ingest_assets, outcome_warehouse_dbt, leadership_report, published_warehouse],
+        assets=[
+            *extract_assets,
+            *ingest_assets,
+            outcome_warehouse_dbt,
+            leadership_report,
+            published_warehouse,
+        ],
         asset_checks=raw_suite_checks,
         jobs=[nightly_build],
         schedules=[nightly_schedule],

@@ -31,6 +31,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     landing_dir: str = DEFAULT_LANDING_DIR
     warehouse_dir: str = DEFAULT_WAREHOUSE_DIR
+    # owh.yml: which trackers the extract assets pull; None: $OWH_CONFIG, else ./owh.yml
+    config_file: str | None = None
+
+    @property
+    def config_path(self) -> Path | None:
+        return Path(self.config_file).resolve() if self.config_file else None
 
     @property
     def landing_path(self) -> Path:
@@ -91,4 +97,5 @@ def resource_from_env() -> WarehouseResource:
     return WarehouseResource(
         landing_dir=os.environ.get("OWH_LANDING_DIR", DEFAULT_LANDING_DIR),
         warehouse_dir=os.environ.get("OWH_WAREHOUSE_DIR", DEFAULT_WAREHOUSE_DIR),
+        config_file=os.environ.get("OWH_CONFIG") or None,
     )

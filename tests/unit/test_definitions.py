@@ -69,6 +69,7 @@ def test_groups_follow_the_layers(asset_graph):
     def group(name: str) -> str:
         return asset_graph.get(dg.AssetKey.from_user_string(name)).group_name
 
+    assert group("landing/jira") == "extract"
     assert group("raw/tasks") == "ingest"
     assert group("staging/stg_tracker__tasks") == "staging"
     assert group("intermediate/int_status_changes_windowed_to_intervals") == "intermediate"
@@ -76,6 +77,17 @@ def test_groups_follow_the_layers(asset_graph):
     assert group("config/status_categories") == "config"
     assert group("leadership_report") == "report"
     assert group("published_warehouse") == "publish"
+
+
+def test_the_nightly_job_pulls_every_tracker_before_ingesting(asset_graph):
+    job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
+    pulls = {f"landing/{source}" for source in ("jira", "github", "linear")}
+    selected = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert pulls <= selected
+    parents = {
+        k.to_user_string() for k in asset_graph.get(dg.AssetKey(["raw", "tasks"])).parent_keys
+    }
+    assert parents == pulls
 
 
 def test_publish_waits_on_every_mart_and_the_report(asset_graph):

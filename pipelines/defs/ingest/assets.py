@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 
+from pipelines.defs.extract.assets import landing_asset_key
 from pipelines.defs.resources import WarehouseResource, run_pseudonym_key, tag_run_with_warehouse
+from pipelines.extract.sources import SOURCES
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.ingest import (
     IngestResult,
@@ -27,13 +29,14 @@ def raw_asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-def _specs(tables: tuple[str, ...]) -> list[dg.AssetSpec]:
+def _specs(tables: tuple[str, ...], deps: list[dg.AssetKey] | None = None) -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
             raw_asset_key(name),
             description=f"raw.{name}: {TABLES[name].grain}.",
             group_name="ingest",
             kinds={"duckdb", "python"},
+            deps=deps or [],
         )
         for name in tables
     ]
@@ -72,9 +75,13 @@ def _materialize(
 
 
 @dg.multi_asset(
-    specs=_specs(TASK_TABLES),
+    # after the pulls: the nightly build reads what its extract assets just pulled
+    specs=_specs(TASK_TABLES, deps=[landing_asset_key(source) for source in SOURCES]),
     pool=WRITER_POOL,
-    description="Task-tracker exports (Jira REST pages, canonical CSV/Parquet) → raw task tables.",
+    description=(
+        "Task-tracker pages (Jira, GitHub, Linear: pulled or exported) and canonical CSV/Parquet "
+        "→ raw task tables."
+    ),
 )
 def ingest_task_tracker_exports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
