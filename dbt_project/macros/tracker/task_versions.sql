@@ -9,7 +9,7 @@
 
 {#- The landing file of each task's kept version: (source, task_id, source_file). A tracker page
     (Jira, GitHub, Linear) carries a task together with its whole history, so the history of the
-    kept version is the one in the same file; see stg_tracker__task_status_changes. -#}
+    kept version is the one in the same file (macro rows_of_kept_task_versions). -#}
 {% macro kept_task_version_files() -%}
     select
         trim(source) as source,
@@ -20,4 +20,24 @@
         partition by trim(source), trim(task_id)
         order by {{ task_version_order('_source_file', '_source_row') }}
     ) = 1
+{%- endmacro %}
+
+
+{#- The rows of a history table (status changes, flags) that belong to each task's kept
+    version. A tracker page holds a task with its whole history: only the history in the file of
+    the task's kept version counts, so a pull that finds a task changed replaces its earlier
+    history instead of adding to it. Canonical files hold tasks and their history apart: every
+    row of theirs counts, and so does a row whose task is missing (the relationships test on the
+    staging view reports it). -#}
+{% macro rows_of_kept_task_versions(relation) -%}
+    select history_rows.*
+    from {{ relation }} as history_rows
+    left join ({{ kept_task_version_files() }}) as kept_task_files
+        on
+            trim(history_rows.source) = kept_task_files.source
+            and trim(history_rows.task_id) = kept_task_files.task_id
+    where
+        history_rows._source = 'canonical'
+        or kept_task_files.source_file is null
+        or history_rows._source_file = kept_task_files.source_file
 {%- endmacro %}

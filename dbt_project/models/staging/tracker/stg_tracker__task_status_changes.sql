@@ -5,32 +5,8 @@ with
 
 source as (
 
-    select * from {{ source('tracker', 'task_status_changes') }}
-
-),
-
-kept_task_files as (
-
-    {{ kept_task_version_files() }}
-
-),
-
-of_kept_task_versions as (
-
-    -- A tracker page holds a task with its whole history: only the history in the file of the
-    -- task's kept version counts, so a pull that finds a task changed replaces its earlier
-    -- history instead of adding to it. Canonical files hold tasks and their history apart:
-    -- every row of theirs counts.
-    select source.*
-    from source
-    left join kept_task_files
-        on
-            trim(source.source) = kept_task_files.source
-            and trim(source.task_id) = kept_task_files.task_id
-    where
-        source._source = 'canonical'
-        or kept_task_files.source_file is null
-        or source._source_file = kept_task_files.source_file
+    -- only the history of each task's kept version (macro rows_of_kept_task_versions)
+    {{ rows_of_kept_task_versions(source('tracker', 'task_status_changes')) }}
 
 ),
 
@@ -57,7 +33,7 @@ renamed as (
         _source_row as source_row,
         _loaded_at as loaded_at
 
-    from of_kept_task_versions
+    from source
 
 ),
 
