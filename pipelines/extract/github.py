@@ -35,10 +35,8 @@ retried, waiting as told, while a 403 without them is a permission problem and i
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,25 +44,26 @@ from urllib.parse import urlsplit
 
 import requests
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
-from requests.adapters import HTTPAdapter
 
 from pipelines.extract.http import (
     DEFAULT_POLICY,
     ApiClient,
     BearerToken,
     ExtractError,
+    RetryAfterFromReset,
     RetryPolicy,
     Tracker,
     api_error_text,
+    reset_epoch,
 )
-from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull
+from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 from pipelines.sources.github import is_pull_request
-from pipelines.sources.jira import parse_jira_timestamp
 
 GITHUB_TOKEN_ENV = "OWH_GITHUB_TOKEN"
 SOURCE = "github"
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
+RATE_LIMIT_RESET_HEADER = "x-ratelimit-reset"  # epoch seconds
 # The next pull starts this much before the last update seen: what changed while the last pull
 # ran, or reached an API replica late, is listed again.
 OVERLAP = dt.timedelta(minutes=5)
@@ -108,7 +107,7 @@ def pull_github(
         for issues in repository.issue_pages(since, page_size):
             timelines: dict[str, list[Any]] = {}
             for item in issues:
-                updated = _aware(parse_jira_timestamp(_field(item, "updated_at")))
+                updated = updated_time(_field(item, "updated_at"))
                 if updated is not None and (cursor is None or updated > cursor):
                     cursor = updated
                 if is_pull_request(item):
@@ -186,7 +185,10 @@ class GitHubRepository:
             retry_condition=retry_rate_limited,
         )
         # The hourly limit names its end in x-ratelimit-reset only; the retry waits on Retry-After.
-        self.client.rest.session.mount(self.api_url, RateLimitResetAdapter())
+        # an hourly limit spent: wait until x-ratelimit-reset rather than back off blindly
+        self.client.rest.session.mount(
+            self.api_url, RetryAfterFromReset(RATE_LIMIT_RESET_HEADER, _hourly_limit_spent)
+        )
 
     def issue_pages(self, since: dt.datetime | None, page_size: int) -> Iterator[list[Any]]:
         """Every page of the issues list (pull requests included), oldest update first."""
@@ -240,40 +242,16 @@ class GitHubClient(ApiClient):
         )
 
 
-class RateLimitResetAdapter(HTTPAdapter):
-    """Gives a response that spent the hourly limit a ``Retry-After`` until
-    ``x-ratelimit-reset``, so the retry waits for the limit to lift (at most the policy's longest
-    delay) instead of backing off blindly."""
-
-    def build_response(self, req, resp) -> requests.Response:
-        response = super().build_response(req, resp)
-        headers = response.headers
-        if (
-            response.status_code in (403, 429)
-            and headers.get("x-ratelimit-remaining") == "0"
-            and "Retry-After" not in headers
-        ):
-            reset = _reset_epoch(response)
-            if reset is not None:
-                headers["Retry-After"] = str(max(1, math.ceil(reset - time.time())))
-        return response
-
-
-def _reset_epoch(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers.get("x-ratelimit-reset", ""))
-    except ValueError:
-        return None
+def _hourly_limit_spent(response: requests.Response) -> bool:
+    return response.status_code in (403, 429) and (
+        response.headers.get("x-ratelimit-remaining") == "0"
+    )
 
 
 def _reset_time(response: requests.Response) -> dt.datetime | None:
-    reset = _reset_epoch(response)
+    reset = reset_epoch(response, RATE_LIMIT_RESET_HEADER)
     return dt.datetime.fromtimestamp(reset, dt.UTC) if reset is not None else None
 
 
 def _field(item: object, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else None
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None else None

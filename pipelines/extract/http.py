@@ -11,6 +11,8 @@ carries a credential (tokens travel in headers only, and no header is ever print
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ import requests
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_STATUS, Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 # Longest part of an error body quoted in a message (Jira's JQL errors are a sentence or two).
@@ -194,6 +197,43 @@ class BearerToken(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerToken(<hidden>)"
+
+
+class RetryAfterFromReset(HTTPAdapter):
+    """Gives a rate-limited answer that names when its limit lifts (``header``, seconds since
+    the epoch divided by ``scale``) but no ``Retry-After`` one, so the retry waits for the limit
+    to lift (at most the policy's longest delay) instead of backing off blindly."""
+
+    def __init__(
+        self,
+        header: str,
+        is_rate_limited: Callable[[requests.Response], bool],
+        *,
+        scale: float = 1.0,
+    ):
+        super().__init__()
+        self.header = header
+        self.is_rate_limited = is_rate_limited
+        self.scale = scale
+
+    def build_response(self, req, resp) -> requests.Response:
+        response = super().build_response(req, resp)
+        headers = response.headers
+        if "Retry-After" in headers or not self.is_rate_limited(response):
+            return response
+        reset = reset_epoch(response, self.header, scale=self.scale)
+        if reset is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(reset - time.time())))
+        return response
+
+
+def reset_epoch(response: requests.Response, header: str, *, scale: float = 1.0) -> float | None:
+    """When a rate limit lifts, in seconds since the epoch, from a header giving it in
+    seconds (``scale`` 1) or milliseconds (``scale`` 1000); None when absent or unreadable."""
+    try:
+        return float(response.headers.get(header, "")) / scale
+    except ValueError:
+        return None
 
 
 def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -46,7 +46,7 @@ from pipelines.extract.http import (
     RetryPolicy,
     Tracker,
 )
-from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull
+from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 from pipelines.sources.jira import FIELD_ROLES, changelog_is_truncated, parse_jira_timestamp
 
 EMAIL_ENV = "OWH_JIRA_EMAIL"
@@ -146,7 +146,7 @@ def pull_jira(
             site.complete_changelogs(page.get("issues") or [])
             folder.write_page(page)
             for issue in page.get("issues") or []:
-                updated = _aware(parse_jira_timestamp((issue.get("fields") or {}).get("updated")))
+                updated = updated_time((issue.get("fields") or {}).get("updated"))
                 if updated is not None and (cursor is None or updated > cursor):
                     cursor = updated
             pulled += len(page.get("issues") or [])
@@ -341,7 +341,3 @@ def _numeric_id(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None else None

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,19 +40,19 @@ from urllib.parse import urlsplit
 
 import requests
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from pipelines.extract.http import (
     DEFAULT_POLICY,
     ApiClient,
     ExtractError,
+    RetryAfterFromReset,
     RetryPolicy,
     Tracker,
     api_error_text,
+    reset_epoch,
 )
-from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull
-from pipelines.sources.jira import parse_jira_timestamp
+from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 
 LINEAR_API_KEY_ENV = "OWH_LINEAR_API_KEY"
 SOURCE = "linear"
@@ -200,7 +198,7 @@ def pull_linear(
                 linear_team.check_team_exists()
             for issue in issues:
                 linear_team.complete_history(issue)
-                updated = _aware(parse_jira_timestamp(_field(issue, "updatedAt")))
+                updated = updated_time(_field(issue, "updatedAt"))
                 if updated is not None and (cursor is None or updated > cursor):
                     cursor = updated
                 pulled += 1
@@ -258,7 +256,11 @@ class LinearTeam:
         )
         # A rate limit names its end in X-RateLimit-Requests-Reset only; the retry waits on
         # Retry-After.
-        self.client.rest.session.mount(self.api_url, RateLimitResetAdapter())
+        # rate limited without a Retry-After: wait until the limit's reset time
+        self.client.rest.session.mount(
+            self.api_url,
+            RetryAfterFromReset(RATE_LIMIT_RESET_HEADER, _rate_limited, scale=1000),
+        )
 
     def issue_pages(self, since: dt.datetime | None, page_size: int) -> Iterator[dict[str, Any]]:
         """Every response of the ``issues`` query, whole, as Linear sent it."""
@@ -395,23 +397,6 @@ class LinearApiKey(AuthBase):
         return "LinearApiKey(<hidden>)"
 
 
-class RateLimitResetAdapter(HTTPAdapter):
-    """Gives a rate-limited answer without ``Retry-After`` one from
-    ``X-RateLimit-Requests-Reset``, so the retry waits for the limit to lift (at most the
-    policy's longest delay) instead of backing off blindly."""
-
-    def build_response(self, req, resp) -> requests.Response:
-        response = super().build_response(req, resp)
-        headers = response.headers
-        if "Retry-After" in headers or RATE_LIMIT_RESET_HEADER not in headers:
-            return response
-        if response.status_code == 429 or RATELIMITED in graphql_error_codes(response):
-            reset = _reset_epoch(response)
-            if reset is not None:
-                headers["Retry-After"] = str(max(1, math.ceil(reset - time.time())))
-        return response
-
-
 def graphql_errors(response: requests.Response) -> list[dict[str, Any]]:
     """The ``errors`` of a GraphQL answer (none when the body holds none or is not JSON)."""
     if b'"errors"' not in (response.content or b""):
@@ -449,15 +434,12 @@ def _raise_for_status_or_graphql_errors(
         raise requests.HTTPError(f"{response.status_code}", response=response)
 
 
-def _reset_epoch(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers.get(RATE_LIMIT_RESET_HEADER, "")) / 1000
-    except ValueError:
-        return None
+def _rate_limited(response: requests.Response) -> bool:
+    return response.status_code == 429 or RATELIMITED in graphql_error_codes(response)
 
 
 def _reset_time(response: requests.Response) -> dt.datetime | None:
-    reset = _reset_epoch(response)
+    reset = reset_epoch(response, RATE_LIMIT_RESET_HEADER, scale=1000)
     return dt.datetime.fromtimestamp(reset, dt.UTC) if reset is not None else None
 
 
@@ -469,7 +451,3 @@ def _path(value: object, *names: str) -> Any:
 
 def _field(item: object, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else None
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None else None

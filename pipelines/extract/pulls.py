@@ -28,6 +28,7 @@ from typing import Any
 
 from pipelines.extract.http import ExtractError
 from pipelines.lib.landing import MANIFEST_NAME, PullManifest
+from pipelines.sources.pages import parse_timestamp
 
 PARTIAL_SUFFIX = ".partial"
 PULL_ID_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -113,6 +114,13 @@ def run_pull(
     return PullResult(
         source, final, fetched.issues, manifest.pages, is_full, manifest.since, manifest.cursor
     )
+
+
+def updated_time(value: object) -> dt.datetime | None:
+    """An issue's update time from the API (ISO 8601 with an offset) as an aware UTC datetime,
+    the form cursors are compared and stored in; None when missing or unreadable."""
+    parsed = parse_timestamp(value)
+    return parsed.replace(tzinfo=dt.UTC) if parsed is not None else None
 
 
 def new_pull_id(now: dt.datetime | None = None) -> str:

@@ -49,23 +49,20 @@ import csv
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pipelines.lib.landing import LandingFile, pull_manifest_of
 from pipelines.lib.pseudonymize import normalize_identity
 from pipelines.sources import SOURCE_GITHUB, FileRejectedError
-from pipelines.sources.jira import parse_jira_timestamp
 from pipelines.sources.pages import (
     PageRows,
     PageStager,
-    Reject,
+    ParsedPage,
     file_preview,
     json_kind,
+    parse_timestamp,
     read_json_file,
 )
 
@@ -102,16 +99,6 @@ def status_of_label(name: object) -> str | None:
     return status_labels().get(name.strip().casefold())
 
 
-@dataclass(frozen=True)
-class GitHubPage:
-    """One page in canonical form; people are normalised identities, not yet pseudonymised."""
-
-    tasks: pd.DataFrame
-    status_changes: pd.DataFrame
-    rejects: list[Reject]
-    warnings: list[str] = field(default_factory=list)
-
-
 def read_issues_page(path: Path) -> dict[str, Any]:
     """Load one page; anything but an object with an ``issues`` array and a ``timelines``
     object is rejected."""
@@ -122,19 +109,13 @@ def read_issues_page(path: Path) -> dict[str, Any]:
 
 def parse_issues_page(
     payload: dict[str, Any], *, source_file: str, repo: str | None = None
-) -> GitHubPage:
+) -> ParsedPage:
     """Turn one page into canonical rows, rejects and warnings (see module doc). ``repo``
     (``OWNER/NAME``) names the repository of issues that carry no ``repository_url``."""
     builder = _RowBuilder()
     builder.source_file = source_file
     builder.add_page(payload, repo)
-    frames = builder.frames(with_source_file=False)
-    return GitHubPage(
-        tasks=frames["tasks"],
-        status_changes=frames["task_status_changes"],
-        rejects=builder.rejects,
-        warnings=builder.warnings,
-    )
+    return builder.parsed()
 
 
 class GitHubStager(PageStager):
@@ -218,7 +199,7 @@ class _RowBuilder(PageRows):
             self.reject("tasks", position, "issue record is not a JSON object", issue)
             return
         number = issue.get("number")
-        created = parse_jira_timestamp(issue.get("created_at"))
+        created = parse_timestamp(issue.get("created_at"))
         repository = _repository(issue.get("repository_url")) or self.repo
         problems = _task_problems(issue, number, created, repository)
         if problems:
@@ -273,7 +254,7 @@ class _RowBuilder(PageRows):
             assignee=_assignee(issue),
             resolution=_text(issue.get("state_reason")) if issue["state"] == "closed" else None,
             url=_text(issue.get("html_url")),
-            updated_at=parse_jira_timestamp(issue.get("updated_at")),
+            updated_at=parse_timestamp(issue.get("updated_at")),
             is_history_truncated=truncated,
             _source_row=position,
         )
@@ -292,7 +273,7 @@ class _RowBuilder(PageRows):
         for index, event in enumerate(timeline, start=1):
             if not _moves_status(event):
                 continue
-            at = parse_jira_timestamp(event.get("created_at"))
+            at = parse_timestamp(event.get("created_at"))
             if at is None:
                 reason = (
                     f"issue {task_id} timeline event {index} ({event.get('event')}): "

@@ -32,11 +32,9 @@ issue's histories carry the issue's position (the record to look at in the file)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import pandas as pd
 
 from pipelines.lib.landing import LandingFile, pull_manifest_of
 from pipelines.lib.pseudonymize import normalize_identity
@@ -44,9 +42,11 @@ from pipelines.sources import SOURCE_JIRA, FileRejectedError
 from pipelines.sources.pages import (
     PageRows,
     PageStager,
+    ParsedPage,
     Reject,
     file_preview,
     json_kind,
+    parse_timestamp,
     read_json_file,
 )
 
@@ -88,32 +88,9 @@ class FlagEvent(NamedTuple):
     history: dict
 
 
-@dataclass(frozen=True)
-class JiraPage:
-    """One page in canonical form. Assignee and author hold normalised identities, not yet
-    pseudonymised: ``JiraStager`` pseudonymises them before anything is stored."""
-
-    tasks: pd.DataFrame
-    status_changes: pd.DataFrame
-    flags: pd.DataFrame
-    rejects: list[JiraReject]
-    warnings: list[str] = field(default_factory=list)
-
-
-def parse_jira_timestamp(value: object) -> dt.datetime | None:
-    """A Jira timestamp as naive UTC; None when it is missing or not ISO 8601.
-
-    Accepts ``2026-09-01T15:30:00.000+0530``, the same without millis, ``Z`` and ``+05:30``.
-    """
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+# Kept under their old names: one page in canonical form, and how Jira writes a timestamp.
+JiraPage = ParsedPage
+parse_jira_timestamp = parse_timestamp
 
 
 def read_search_page(path: Path) -> dict[str, Any]:
@@ -125,19 +102,12 @@ def read_search_page(path: Path) -> dict[str, Any]:
 
 def parse_search_page(
     payload: dict[str, Any], *, source_file: str, field_map: JiraFieldMap = JiraFieldMap()
-) -> JiraPage:
+) -> ParsedPage:
     """Turn one search page into canonical rows, rejects and warnings (see module doc)."""
     builder = _RowBuilder()
     builder.source_file = source_file
     builder.add_page(payload, field_map)
-    frames = builder.frames(with_source_file=False)
-    return JiraPage(
-        tasks=frames["tasks"],
-        status_changes=frames["task_status_changes"],
-        flags=frames["task_flags"],
-        rejects=builder.rejects,
-        warnings=builder.warnings,
-    )
+    return builder.parsed()
 
 
 def field_map_of(file: LandingFile, default: JiraFieldMap = JiraFieldMap()) -> JiraFieldMap:

@@ -38,35 +38,22 @@ position in the page's ``data.issues.nodes``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import pandas as pd
-
 from pipelines.lib.landing import LandingFile, pull_manifest_of
 from pipelines.lib.pseudonymize import normalize_identity
 from pipelines.sources import SOURCE_LINEAR, FileRejectedError
-from pipelines.sources.jira import parse_jira_timestamp
 from pipelines.sources.pages import (
     PageRows,
     PageStager,
-    Reject,
+    ParsedPage,
     file_preview,
     json_kind,
+    parse_timestamp,
     read_json_file,
 )
-
-
-@dataclass(frozen=True)
-class LinearPage:
-    """One page in canonical form; people are normalised identities, not yet pseudonymised."""
-
-    tasks: pd.DataFrame
-    status_changes: pd.DataFrame
-    rejects: list[Reject]
-    warnings: list[str] = field(default_factory=list)
 
 
 class StateChange(NamedTuple):
@@ -88,19 +75,13 @@ def read_linear_page(path: Path) -> dict[str, Any]:
 
 def parse_linear_page(
     payload: dict[str, Any], *, source_file: str, team: str | None = None
-) -> LinearPage:
+) -> ParsedPage:
     """Turn one page into canonical rows, rejects and warnings (see module doc). ``team`` (a
     key) is the project of issues that do not name their team."""
     builder = _RowBuilder()
     builder.source_file = source_file
     builder.add_page(payload, team)
-    frames = builder.frames(with_source_file=False)
-    return LinearPage(
-        tasks=frames["tasks"],
-        status_changes=frames["task_status_changes"],
-        rejects=builder.rejects,
-        warnings=builder.warnings,
-    )
+    return builder.parsed()
 
 
 class LinearStager(PageStager):
@@ -135,7 +116,7 @@ class _RowBuilder(PageRows):
         if not isinstance(issue, dict):
             self.reject("tasks", position, "issue record is not a JSON object", issue)
             return
-        created = parse_jira_timestamp(issue.get("createdAt"))
+        created = parse_timestamp(issue.get("createdAt"))
         problems = _task_problems(issue, created)
         if problems:
             self.reject("tasks", position, "; ".join(problems), issue)
@@ -178,7 +159,7 @@ class _RowBuilder(PageRows):
             story_points=_number(issue.get("estimate")),
             priority=_text(issue.get("priorityLabel")),
             url=_text(issue.get("url")),
-            updated_at=parse_jira_timestamp(issue.get("updatedAt")),
+            updated_at=parse_timestamp(issue.get("updatedAt")),
             is_history_truncated=truncated,
             _source_row=position,
         )
@@ -189,7 +170,7 @@ class _RowBuilder(PageRows):
             to_status = _name(_field(entry, "toState"))
             if to_status is None:
                 continue  # a change of another field
-            changed_at = parse_jira_timestamp(entry.get("createdAt"))
+            changed_at = parse_timestamp(entry.get("createdAt"))
             if changed_at is None:
                 reason = (
                     f"issue {task_id} history entry {index}: unparseable createdAt "

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,6 +80,35 @@ _COLUMNS = {
 }
 
 
+def parse_timestamp(value: object) -> dt.datetime | None:
+    """A tracker timestamp as naive UTC; None when it is missing or not ISO 8601.
+
+    Accepts ``2026-09-01T15:30:00.000+0530``, the same without millis, ``Z`` and ``+05:30``; a
+    timestamp without an offset is read as UTC.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """One or more pages in canonical form; people are normalised identities, not yet
+    pseudonymised (the stager pseudonymises them before anything is stored)."""
+
+    tasks: pd.DataFrame
+    status_changes: pd.DataFrame
+    flags: pd.DataFrame
+    rejects: list[Reject]
+    warnings: list[str] = field(default_factory=list)
+
+
 class Reject(NamedTuple):
     """A record that could not be loaded: where it is, why, and its raw JSON (e-mails masked)."""
 
@@ -134,6 +164,17 @@ class PageRows:
         self.rejects.append(Reject(position, mask_emails(reason), raw_text, table_name))
         self.reject_files.append(self.source_file)
         self.rejected[table_name] += 1
+
+    def parsed(self) -> ParsedPage:
+        """What was collected, as DataFrames without the lineage file column."""
+        frames = self.frames(with_source_file=False)
+        return ParsedPage(
+            tasks=frames["tasks"],
+            status_changes=frames["task_status_changes"],
+            flags=frames["task_flags"],
+            rejects=self.rejects,
+            warnings=self.warnings,
+        )
 
     def row_counts(self) -> dict[str, int]:
         return {table: len(columns["task_id"]) for table, columns in self.columns.items()}
