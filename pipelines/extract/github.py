@@ -100,6 +100,7 @@ def pull_github(
     pull) with their timelines into ``<landing>/github/<pull id>/``; see the module doc."""
     repo = checked_repo(repo)
     repository = GitHubRepository(api_url, repo, token, policy)
+    repository.check()  # before anything is written: a refused token or unknown repo stops here
 
     def fetch(since: dt.datetime | None, folder: PullFolder) -> Fetched:
         pulled = 0
@@ -189,6 +190,10 @@ class GitHubRepository:
         self.client.rest.session.mount(
             self.api_url, RetryAfterFromReset(RATE_LIMIT_RESET_HEADER, _hourly_limit_spent)
         )
+
+    def check(self) -> None:
+        """The repository answers to this token (``GET /repos/OWNER/NAME``)."""
+        self.client.get(f"/repos/{self.repo}")
 
     def issue_pages(self, since: dt.datetime | None, page_size: int) -> Iterator[list[Any]]:
         """Every page of the issues list (pull requests included), oldest update first."""

@@ -133,10 +133,11 @@ def pull_jira(
     fields = fields or JiraFields()
     site = JiraSite(url, credentials, policy)
     scope = f"{site.base_url}|{jql.strip()}"
+    # before anything is written: refused credentials, a wrong URL or an unknown field stop here
+    time_zone = site.user_time_zone()
+    field_ids = site.resolve_fields(fields)
 
     def fetch(since: dt.datetime | None, folder: PullFolder) -> Fetched:
-        time_zone = site.user_time_zone()
-        field_ids = site.resolve_fields(fields)
         query = incremental_jql(jql, since, time_zone)
         pulled = 0
         cursor: dt.datetime | None = None

@@ -192,10 +192,8 @@ def pull_linear(
     def fetch(since: dt.datetime | None, folder: PullFolder) -> Fetched:
         pulled = 0
         cursor: dt.datetime | None = None
-        for number, page in enumerate(linear_team.issue_pages(since, page_size), start=1):
+        for page in linear_team.issue_pages(since, page_size):
             issues = page["data"]["issues"]["nodes"]
-            if number == 1 and not issues:
-                linear_team.check_team_exists()
             for issue in issues:
                 linear_team.complete_history(issue)
                 updated = updated_time(_field(issue, "updatedAt"))
@@ -208,6 +206,8 @@ def pull_linear(
         return Fetched(issues=pulled, cursor=cursor, details=details)
 
     try:
+        # before anything is written: a refused key or an unknown team stops here
+        linear_team.check_team_exists()
         return run_pull(
             landing_dir,
             warehouse_dir,
@@ -332,8 +332,8 @@ class LinearTeam:
         history["pageInfo"] = {"hasNextPage": False, "endCursor": end_cursor}
 
     def check_team_exists(self) -> None:
-        """Stop the pull when no team of the workspace has the key: an unknown key lists no
-        issues, which would otherwise read as a team without any."""
+        """Stop the pull when no team of the workspace has the key (an unknown key lists no
+        issues, which would otherwise read as a team without any), or the key is refused."""
         body = self.client.post("", {"query": TEAM_QUERY, "variables": {"team": self.team}})
         nodes = _path(body, "data", "teams", "nodes")
         if isinstance(nodes, list) and nodes:

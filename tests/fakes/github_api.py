@@ -258,6 +258,12 @@ class FakeGitHub:
             return _json_response(_error_body(401, "Bad credentials"), 401)
         if request.method != "GET":
             return _json_response(_error_body(404, "Not Found"), 404)
+        if path == f"/repos/{self.repo}":
+            owner, name = self.repo.split("/")
+            return _json_response(
+                {"id": 4242, "name": name, "full_name": self.repo, "owner": {"login": owner}},
+                200,
+            )
         match = _ISSUES.match(path)
         if match and match["repo"] == self.repo:
             return self._page(request, path, self._filtered(request.args))

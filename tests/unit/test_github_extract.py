@@ -121,7 +121,9 @@ def test_a_full_pull_stores_each_issues_page_with_the_timelines_of_its_issues(fa
 def test_requests_carry_the_token_and_the_api_version_and_list_in_creation_order(fake, tmp_path):
     pull(fake, tmp_path)
 
-    first = fake.served[0]
+    check, first = fake.served[:2]
+    assert check.path == "/repos/acme/hx"  # before anything is written
+    assert check.headers["Authorization"] == f"Bearer {TOKEN}"
     assert first.path == "/repos/acme/hx/issues"
     assert first.args == {"state": "all", "sort": "created", "direction": "asc", "per_page": "5"}
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -167,7 +169,8 @@ def test_an_incremental_pull_fetches_what_changed_since_the_cursor_less_five_min
     result = pull(fake, tmp_path, now=SECOND_PULL)
 
     second = fake.served[served_before:]
-    assert second[0].args == {
+    assert second[0].path == "/repos/acme/hx"  # the repository answers to the token first
+    assert second[1].args == {
         "state": "all",
         "sort": "created",
         "direction": "asc",
@@ -204,7 +207,11 @@ def test_an_incremental_pull_with_nothing_new_writes_nothing(fake, tmp_path):
     assert landing_state(tmp_path) == before
     # only issue 9, inside the overlap, was listed again
     second = fake.served[served_before:]
-    assert {r.path for r in second} == {"/repos/acme/hx/issues", "/repos/acme/hx/issues/9/timeline"}
+    assert {r.path for r in second} == {
+        "/repos/acme/hx",
+        "/repos/acme/hx/issues",
+        "/repos/acme/hx/issues/9/timeline",
+    }
 
 
 @pytest.mark.parametrize(
@@ -249,7 +256,7 @@ def test_a_rate_limit_that_outlasts_the_retries_says_so(fake, tmp_path):
         "GitHub's rate limit still held after 3 attempts (403 on GET /repos/acme/hx/issues); "
         f"the limit lifts at {reset:%H:%M} UTC: pull again later"
     )
-    assert [r.status for r in fake.served] == [403, 403, 403]
+    assert [r.status for r in fake.served] == [200, 403, 403, 403]  # the repository, the list
 
 
 def test_a_403_that_is_not_a_rate_limit_is_a_permission_error_not_retried(fake, tmp_path):
@@ -263,7 +270,7 @@ def test_a_403_that_is_not_a_rate_limit_is_a_permission_error_not_retried(fake, 
         "GitHub refused access (403 on GET /repos/acme/hx/issues): check OWH_GITHUB_TOKEN "
         "(Resource not accessible by personal access token)"
     )
-    assert [r.status for r in fake.served] == [403]
+    assert [r.status for r in fake.served] == [200, 403]  # the repository, the list
 
 
 def test_a_server_error_once_is_retried(fake, tmp_path):
@@ -281,10 +288,10 @@ def test_wrong_credentials_stop_the_pull_before_anything_is_written(fake, tmp_pa
         pull(fake, tmp_path, token="ghp_wrong")
 
     assert str(raised.value) == (
-        "GitHub refused the credentials (401 on GET /repos/acme/hx/issues): check "
+        "GitHub refused the credentials (401 on GET /repos/acme/hx): check "
         "OWH_GITHUB_TOKEN (Bad credentials)"
     )
-    assert sorted(p.name for p in (tmp_path / "landing" / "github").iterdir()) == [".pull.lock"]
+    assert not (tmp_path / "landing").exists()
     assert not cursor_path(fake, tmp_path).exists()
 
 
@@ -303,9 +310,10 @@ def test_an_unknown_repository_is_a_404_naming_the_url(fake, tmp_path):
         pull(fake, tmp_path, repo="acme/nope")
 
     assert str(raised.value) == (
-        "GitHub answered 404 Not Found for GET /repos/acme/nope/issues: check the URL "
+        "GitHub answered 404 Not Found for GET /repos/acme/nope: check the URL "
         f"({fake.api_url}) and that the project or repository exists (Not Found)"
     )
+    assert not (tmp_path / "landing").exists()
 
 
 @pytest.mark.parametrize("repo", ["acme", "acme/hx/issues", "../hx", "acme/..", "", "acme/h x"])

@@ -192,7 +192,7 @@ def test_wrong_credentials_stop_the_pull_with_one_line_and_write_nothing(httpser
     )
     assert "not-the-token" not in message
     landing, warehouse = folders
-    assert [p.name for p in (landing / "jira").iterdir()] == [".pull.lock"]
+    assert not landing.exists()
     assert not warehouse.exists()
 
 

@@ -144,8 +144,10 @@ def test_a_full_pull_stores_each_page_as_linear_sent_it_with_every_history_compl
 def test_requests_carry_the_bare_key_and_page_along_the_end_cursor(fake, tmp_path):
     pull(fake, tmp_path)
 
-    first = fake.served[0]
-    assert first.headers["Authorization"] == API_KEY  # a personal key, without "Bearer"
+    check, first = fake.served[:2]
+    assert check.kind == "teams"  # the key and the team are checked before anything is written
+    assert check.headers["Authorization"] == API_KEY  # a personal key, without "Bearer"
+    assert first.headers["Authorization"] == API_KEY
     assert first.headers["Content-Type"] == "application/json"
     assert first.query == TEAM_ISSUES_QUERY
     assert "orderBy: createdAt" in first.query and "includeArchived: true" in first.query
@@ -160,7 +162,9 @@ def test_requests_carry_the_bare_key_and_page_along_the_end_cursor(fake, tmp_pat
         ({"id": ids["HX-9"], "after": f"{ids['HX-9']}:history:49"}, 200),
         ({"id": ids["HX-6"], "after": f"{ids['HX-6']}:history:49"}, 200),
     ]
-    assert [request.kind for request in fake.served] == ["issues", "issue"] * 2 + ["issues"]
+    assert [request.kind for request in fake.served] == ["teams"] + ["issues", "issue"] * 2 + [
+        "issues"
+    ]
 
 
 def test_histories_of_60_and_130_entries_are_stored_whole_in_linears_order(httpserver, tmp_path):
@@ -205,7 +209,7 @@ def test_an_incremental_pull_fetches_what_changed_since_the_cursor_less_five_min
 
     result = pull(fake, tmp_path, now=SECOND_PULL)
 
-    second = fake.served[served_before:]
+    second = fake.served[served_before + 1 :]  # after the team check
     assert second[0].query == TEAM_ISSUES_UPDATED_SINCE_QUERY
     assert second[0].variables == {
         "team": "HX",
@@ -243,7 +247,7 @@ def test_an_incremental_pull_with_nothing_new_writes_nothing(fake, tmp_path):
     assert result.since == "2026-06-23T05:07:00+00:00"
     assert landing_state(tmp_path) == before
     # only issue 9, inside the overlap, was listed again (with the rest of its history)
-    assert [request.kind for request in fake.served[served_before:]] == ["issues", "issue"]
+    assert [request.kind for request in fake.served[served_before:]] == ["teams", "issues", "issue"]
 
 
 def test_an_issue_updated_while_the_pull_pages_through_stays_in_the_pull(fake, tmp_path):
@@ -300,7 +304,7 @@ def test_a_rate_limit_that_outlasts_the_retries_says_so(fake, tmp_path):
     assert str(raised.value) == (
         "Linear's rate limit still held after 3 attempts (429 on POST /graphql): pull again later"
     )
-    assert [request.status for request in fake.served] == [429, 429, 429]
+    assert [request.status for request in fake.served] == [200, 429, 429, 429]  # after the check
 
 
 def test_a_server_error_once_is_retried(fake, tmp_path):
@@ -326,7 +330,7 @@ def test_a_server_failing_for_good_mid_pull_leaves_landing_and_cursor_as_they_we
         "Linear kept answering 502 for POST /graphql after 3 attempts: Internal server error"
     )
     assert landing_state(tmp_path) == before
-    assert [r.status for r in fake.served[served_before:]] == [200, 502, 502, 502]
+    assert [r.status for r in fake.served[served_before:]] == [200, 200, 502, 502, 502]
 
 
 @pytest.mark.parametrize("status", [400, 401])
@@ -338,7 +342,7 @@ def test_a_wrong_key_stops_the_pull_before_anything_is_written(httpserver, tmp_p
 
     assert str(raised.value) == "Linear refused the credentials: check OWH_LINEAR_API_KEY"
     assert [request.status for request in fake.served] == [status]  # not retried
-    assert sorted(p.name for p in (tmp_path / "landing" / "linear").iterdir()) == [".pull.lock"]
+    assert not (tmp_path / "landing").exists()
     assert not cursor_path(fake, tmp_path).exists()
 
 
@@ -405,11 +409,8 @@ def test_an_unknown_team_is_named_instead_of_pulling_nothing(fake, tmp_path):
         "or linear.team in owh.yml; it is the prefix of the team's issue identifiers, e.g. DATA "
         "in DATA-12)"
     )
-    assert [(r.kind, r.variables) for r in fake.served] == [
-        ("issues", {"team": "HXX", "first": 5, "after": None}),
-        ("teams", {"team": "HXX"}),
-    ]
-    assert sorted(p.name for p in (tmp_path / "landing" / "linear").iterdir()) == [".pull.lock"]
+    assert [(r.kind, r.variables) for r in fake.served] == [("teams", {"team": "HXX"})]
+    assert not (tmp_path / "landing").exists()
 
 
 def test_a_team_without_issues_gives_an_empty_full_pull(httpserver, tmp_path):
@@ -421,7 +422,7 @@ def test_a_team_without_issues_gives_an_empty_full_pull(httpserver, tmp_path):
     assert read_json(result.folder / "page-0001.json") == {
         "data": {"issues": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}
     }
-    assert [request.kind for request in fake.served] == ["issues", "teams"]
+    assert [request.kind for request in fake.served] == ["teams", "issues"]
 
 
 @pytest.mark.parametrize("team", ["", "   "])
