@@ -6,7 +6,8 @@ entries, so it never reads a pull that is still running, failed or was killed; t
 source removes such leftovers. The pull id is the UTC pull time (``20261205T101500Z``), so pull
 folders sort in time order.
 
-The cursor of a source and scope (a site and its query) is the high-water mark of the ``updated``
+A lock in the system's temporary folder keeps two pulls of one source folder apart. The cursor of
+a source and scope (a site and its query) is the high-water mark of the ``updated``
 times of the issues pulled; it lives in ``<warehouse>/extract/`` and is written (atomically) only
 after the pull folder was renamed into place. A pull that fails leaves the landing folder and the
 cursor as they were.
@@ -14,12 +15,14 @@ cursor as they were.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -32,7 +35,6 @@ from pipelines.sources.pages import parse_timestamp
 
 PARTIAL_SUFFIX = ".partial"
 PULL_ID_FORMAT = "%Y%m%dT%H%M%SZ"
-LOCK_NAME = ".pull.lock"
 CURSOR_FOLDER = "extract"
 
 
@@ -162,18 +164,26 @@ class PullFolder:
 
 @contextmanager
 def pull_folder(landing_dir: Path, source: str, pull_id: str) -> Iterator[PullFolder]:
-    """A pull folder under the source's lock; whatever goes wrong, no partial folder stays."""
+    """A pull folder under the source's lock. Whatever goes wrong, no partial folder stays, nor
+    a folder the pull itself created: a failed first pull leaves the landing folder as it was."""
     source_dir = Path(landing_dir) / source
-    source_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(source_dir / LOCK_NAME, source):
+    created = [folder for folder in (source_dir, Path(landing_dir)) if not folder.exists()]
+    with _locked(source_dir, source):
+        source_dir.mkdir(parents=True, exist_ok=True)
         for leftover in source_dir.glob(f".*{PARTIAL_SUFFIX}"):
             shutil.rmtree(leftover, ignore_errors=True)  # a pull that was killed
         folder = PullFolder(landing_dir, source, pull_id)
         folder.partial.mkdir()
+        published = False
         try:
             yield folder
+            published = folder.final.exists()
         finally:
             shutil.rmtree(folder.partial, ignore_errors=True)
+            if not published:
+                for empty in created:  # the source folder first, then the landing folder
+                    with contextlib.suppress(OSError):
+                        empty.rmdir()
 
 
 class CursorStore:
@@ -221,13 +231,18 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextmanager
-def _locked(lock_path: Path, source: str) -> Iterator[None]:
+def _locked(source_dir: Path, source: str) -> Iterator[None]:
+    """One pull of a source folder at a time. The lock file lives in the system's temporary
+    folder, named after the source folder, so that a pull that fails writes nothing at all into
+    the landing folder."""
+    key = hashlib.sha256(str(source_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"owh-pull-{key}.lock"
     with lock_path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ExtractError(
-                f"another pull of {source} into {lock_path.parent} is running; try again when it "
+                f"another pull of {source} into {source_dir} is running; try again when it "
                 "has finished"
             ) from None
         try:

@@ -204,6 +204,10 @@ def test_an_invalid_query_stops_with_jiras_own_message(httpserver, folders):
         "Jira rejected GET /rest/api/3/search/jql (400): The value 'NOPE' does not exist for "
         "the field 'project'."
     )
+    # the search failed inside the pull: its folders are gone again, nothing else was written
+    landing, warehouse = folders
+    assert not landing.exists()
+    assert not warehouse.exists()
 
 
 def test_a_wrong_url_and_an_unreachable_site_are_told_apart(httpserver, folders):

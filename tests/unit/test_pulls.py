@@ -97,7 +97,6 @@ def test_a_failed_fetch_leaves_no_folder_and_the_cursor_unchanged(tmp_path):
             now=T0 + dt.timedelta(days=1),
         )
     assert sorted(p.name for p in (tmp_path / "landing" / "jira").iterdir()) == [
-        ".pull.lock",
         "20261201T060000Z",
     ]
     assert cursor_file.read_bytes() == before
