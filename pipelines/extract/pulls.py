@@ -167,7 +167,7 @@ def pull_folder(landing_dir: Path, source: str, pull_id: str) -> Iterator[PullFo
     """A pull folder under the source's lock. Whatever goes wrong, no partial folder stays, nor
     a folder the pull itself created: a failed first pull leaves the landing folder as it was."""
     source_dir = Path(landing_dir) / source
-    created = [folder for folder in (source_dir, Path(landing_dir)) if not folder.exists()]
+    created = [folder for folder in (source_dir, *source_dir.parents) if not folder.exists()]
     with _locked(source_dir, source):
         source_dir.mkdir(parents=True, exist_ok=True)
         for leftover in source_dir.glob(f".*{PARTIAL_SUFFIX}"):
@@ -181,7 +181,7 @@ def pull_folder(landing_dir: Path, source: str, pull_id: str) -> Iterator[PullFo
         finally:
             shutil.rmtree(folder.partial, ignore_errors=True)
             if not published:
-                for empty in created:  # the source folder first, then the landing folder
+                for empty in created:  # the deepest first, up to the first that existed
                     with contextlib.suppress(OSError):
                         empty.rmdir()
 

@@ -32,7 +32,8 @@ NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def folders(tmp_path) -> tuple[Path, Path]:
-    return tmp_path / "landing", tmp_path / "warehouse"
+    # two levels that do not exist yet, as data/landing on a first pull
+    return tmp_path / "data" / "landing", tmp_path / "warehouse"
 
 
 def pull(jira: FakeJira, folders, **kwargs):
@@ -68,7 +69,7 @@ def parsed(landing: Path):
 def landing_state(landing: Path, warehouse: Path) -> dict[str, bytes]:
     """Every file under the two folders with its bytes (the lock file aside)."""
     return {
-        str(path.relative_to(landing.parent)): path.read_bytes()
+        str(path.relative_to(landing.parent.parent)): path.read_bytes()
         for root in (landing, warehouse)
         if root.exists()
         for path in sorted(root.rglob("*"))
@@ -204,9 +205,10 @@ def test_an_invalid_query_stops_with_jiras_own_message(httpserver, folders):
         "Jira rejected GET /rest/api/3/search/jql (400): The value 'NOPE' does not exist for "
         "the field 'project'."
     )
-    # the search failed inside the pull: its folders are gone again, nothing else was written
+    # the search failed inside the pull: the folders it made are gone again, and nothing else
+    # was written
     landing, warehouse = folders
-    assert not landing.exists()
+    assert not landing.parent.exists()
     assert not warehouse.exists()
 
 
@@ -308,7 +310,7 @@ def test_owh_extract_jira_reports_the_pull_and_exits_non_zero_on_refused_credent
     jira = FakeJira(httpserver, generate_issues(30))
     landing, warehouse = folders
     monkeypatch.delenv("OWH_CONFIG", raising=False)
-    monkeypatch.chdir(landing.parent)
+    monkeypatch.chdir(warehouse.parent)
     monkeypatch.setenv("OWH_JIRA_EMAIL", EMAIL)
     monkeypatch.setenv("OWH_JIRA_API_TOKEN", API_TOKEN)
     arguments = ["extract", "jira", "--url", jira.url, "--jql", "project = HX"]
