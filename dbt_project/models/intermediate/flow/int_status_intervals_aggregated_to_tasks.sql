@@ -4,7 +4,9 @@
 --   completed_at        last entry into the done category, only if the task is done now; moving
 --                       from one done status to another (Resolved -> Closed) is not a new entry
 --   cancelled_at        entry into the cancelled category, only if the task is cancelled now
---   reopen_count        times the task left done for a status that is neither done nor cancelled
+--   reopen_count        times the task went back to work (a status neither done nor cancelled)
+--                       from done, or from cancelled after it had been done: a return to work
+--                       through a cancelled status is a reopen too
 --   measured_until      completed_at, cancelled_at, or for an open task the end of the as_of day
 --                       in the team's time zone: time sums run from started_at to here
 -- Each milestone also gets its position, in microseconds, on the team's business-day calendar:
@@ -36,7 +38,12 @@ intervals_with_previous as (
         lag(status_category) over (
             partition by source, task_id
             order by interval_index
-        ) as previous_category
+        ) as previous_category,
+        coalesce(max(case when status_category = 'done' then 1 else 0 end) over (
+            partition by source, task_id
+            order by interval_index
+            rows between unbounded preceding and 1 preceding
+        ), 0) = 1 as was_done_before
 
     from intervals
 
@@ -69,7 +76,10 @@ milestones as (
         ) as last_entered_cancelled_at,
         sum(
             case
-                when previous_category = 'done' and status_category not in ('done', 'cancelled')
+                when
+                    was_done_before
+                    and previous_category in ('done', 'cancelled')
+                    and status_category not in ('done', 'cancelled')
                     then 1
                 else 0
             end
