@@ -75,11 +75,6 @@ VALUE_RANGES: Mapping[tuple[str, str], tuple[float | None, float | None]] = {
     ("confidence_surveys", "score"): (1, 5),
     ("kpis", "cadence_days"): (1, None),
 }
-NUMERIC_COLUMNS: Mapping[tuple[str, str], str] = {
-    ("kpi_observations", "value"): "float64",
-    ("outcomes", "baseline_value"): "float64",
-    ("outcomes", "target_value"): "float64",
-}
 LINEAGE_NAMES = frozenset(column.name for column in LINEAGE_COLUMNS)
 
 
@@ -199,11 +194,6 @@ def raw_table_batches(
                 gx.expectations.ExpectColumnValuesToBeBetween(
                     column=column.name, min_value=bounds[0], max_value=bounds[1]
                 )
-            )
-        numeric = NUMERIC_COLUMNS.get((table.name, column.name))
-        if numeric:
-            expectations.append(
-                gx.expectations.ExpectColumnValuesToBeOfType(column=column.name, type_=numeric)
             )
     if previous_rows:
         expectations.append(
