@@ -40,7 +40,6 @@ AsOfOption = Annotated[
 
 DEFAULT_LANDING = Path("data/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
-DEMO_MANIFEST = "demo_manifest.json"
 
 
 def _parse_date(value: str | None, option: str) -> dt.date | None:
@@ -138,12 +137,12 @@ def run_command(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     as_of: AsOfOption = None,
 ) -> None:
-    """Ingest → dbt build with tests → report → publish, on a fresh build file.
+    """Extract → ingest → dbt build with tests → report → publish, on a fresh build file.
 
-    Needs OWH_PSEUDONYM_KEY in the environment unless the landing folder is demo data.
+    Needs OWH_PSEUDONYM_KEY in the environment: only `owh demo` uses the public demo key, whatever
+    files a landing folder holds.
     """
-    is_demo = (landing / DEMO_MANIFEST).exists()
-    _run(landing, warehouse, _parse_date(as_of, "--as-of") or _today(), demo=is_demo)
+    _run(landing, warehouse, _parse_date(as_of, "--as-of") or _today(), demo=False)
 
 
 @app.command()
@@ -160,7 +159,7 @@ def ingest(
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
 
     try:
-        key = pseudonym_key_from_env(demo=(landing / DEMO_MANIFEST).exists())
+        key = pseudonym_key_from_env(demo=False)
     except MissingPseudonymKeyError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -22,8 +22,8 @@ import pandas as pd
 
 PSEUDONYM_KEY_ENV = "OWH_PSEUDONYM_KEY"
 
-# Public on purpose: demo data is generated, so its pseudonyms protect no one. Never used unless a
-# run is explicitly a demo run (the landing folder holds demo_manifest.json or the run is tagged).
+# Public on purpose: demo data is generated, so its pseudonyms protect no one. Used only by runs
+# that `owh demo` starts (tagged as demo runs), never because of what a landing folder holds.
 DEMO_PSEUDONYM_KEY = b"outcome-warehouse-demo-pseudonym-key (public, demo data only)"
 
 PSEUDONYM_PREFIX = "person_"
@@ -56,7 +56,7 @@ def pseudonym_key_from_env(*, demo: bool) -> bytes:
         f"`export {PSEUDONYM_KEY_ENV}="
         "$(python -c 'import secrets; print(secrets.token_hex(32))')`, "
         "and keep it stable (a new key changes every pseudonym). "
-        "Demo data (a landing folder with demo_manifest.json) uses a built-in demo key."
+        "Only `owh demo` uses the public demo key."
     )
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
 from pipelines.runner import run_nightly
 
 from .conftest import DEMO_END, published
@@ -136,7 +137,14 @@ def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
     )
     try:
         started = time.time()
-        run = start_run(landing, warehouse, tmp_path / "killed-in-build.log")
+        # `owh run` never takes the demo key from a landing folder: it is given, as an operator
+        # would give their own
+        run = start_run(
+            landing,
+            warehouse,
+            tmp_path / "killed-in-build.log",
+            OWH_PSEUDONYM_KEY=DEMO_PSEUDONYM_KEY.decode(),
+        )
         kill_when(
             run,
             lambda: dbt_started(warehouse, started),

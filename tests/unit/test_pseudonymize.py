@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connect
 from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 from pipelines.lib.pseudonymize import (
@@ -153,3 +155,21 @@ def test_no_email_address_reaches_any_raw_table_and_jira_and_csv_agree(tmp_path)
     assert con.execute("select title, _extra from raw.tasks where task_id = 'E-1'").fetchall() == [
         ("Call <email> back", '{"reporter":"<email>"}')
     ]
+
+
+def test_a_demo_manifest_in_a_landing_folder_does_not_switch_on_the_demo_key(tmp_path, monkeypatch):
+    """Only `owh demo` uses the public key: a stray demo_manifest.json must not turn real data's
+    pseudonyms into ones anybody can recompute."""
+    landing = tmp_path / "landing"
+    (landing / "tasks").mkdir(parents=True)
+    (landing / "demo_manifest.json").write_text("{}")
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    for command in ("ingest", "run"):
+        result = CliRunner().invoke(
+            app, [command, "--landing", str(landing), "--warehouse", str(tmp_path / "w")]
+        )
+        assert result.exit_code == 2, (command, result.output)
+        assert f"{PSEUDONYM_KEY_ENV} is not set" in " ".join(result.output.split())
+    assert not (tmp_path / "w").exists()
