@@ -5,8 +5,9 @@ One scenario on a copy of the demo warehouse, while a BI reader polls the servin
 from another process the whole time:
 
 1. ``owh run`` is killed with SIGKILL (its whole process group: the Python process and the dbt it
-   started) as its dbt build starts on the ingested build file: the serving DuckDB file, every
-   Parquet mart and every report stay byte-identical;
+   started) while dbt is building models on the ingested build file (once its log shows ten
+   models created, before it reports done): the serving DuckDB file, every Parquet mart and
+   every report stay byte-identical;
 2. the next run runs in another time zone (Pacific/Auckland, UTC+13 in November, where the local
    date is a day ahead of UTC for half of every day) and succeeds: its marts and report are
    byte-identical to the demo run's;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -41,7 +43,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 OWH = Path(sys.executable).with_name("owh")
 KILL_TIMEOUT_SECONDS = 600
 # the line dbt prints as it starts: the build is killed then, with its build file half-made
-DBT_STARTED = "Running with dbt="
+# dbt's console line for each model it created, and the line it ends a build with
+MODEL_CREATED = re.compile(r"\d+ of \d+ OK created sql \w+ model ")
+BUILD_DONE = "Done. PASS="
+MODELS_BEFORE_KILL = 10
 
 READER = """
 import json, sys, time
@@ -117,10 +122,17 @@ def new_files(pattern: str, folder: Path, since: float) -> list[Path]:
     return [p for p in folder.glob(pattern) if p.stat().st_mtime >= since]
 
 
-def dbt_started(warehouse: Path, since: float) -> bool:
-    # the run writes dbt's console output to logs/<run id>.log
-    logs = new_files("logs/*.log", warehouse, since)
-    return any(DBT_STARTED in log.read_text() for log in logs)
+def models_being_built(warehouse: Path, since: float) -> bool:
+    """dbt has created some models of the build and is still running (the run writes dbt's
+    console output to logs/<run id>.log)."""
+    return any(
+        len(MODEL_CREATED.findall(log.read_text())) >= MODELS_BEFORE_KILL
+        for log in new_files("logs/*.log", warehouse, since)
+    )
+
+
+def dbt_log(warehouse: Path, since: float) -> str:
+    return "".join(log.read_text() for log in new_files("logs/*.log", warehouse, since))
 
 
 def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
@@ -147,9 +159,13 @@ def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
         )
         kill_when(
             run,
-            lambda: dbt_started(warehouse, started),
-            "dbt build",
+            lambda: models_being_built(warehouse, started),
+            f"{MODELS_BEFORE_KILL} models created by dbt",
         )
+        # killed mid-build: models were being created and the build had not finished
+        log = dbt_log(warehouse, started)
+        assert len(MODEL_CREATED.findall(log)) >= MODELS_BEFORE_KILL
+        assert BUILD_DONE not in log
         assert served_files(warehouse) == before
         killed_builds = [p.name for p in (warehouse / "build").iterdir()]
         assert len(killed_builds) == 1
