@@ -1,5 +1,11 @@
 -- One row per KPI × segment × month that has observations up to the run's as_of date. The month's
 -- value follows the KPI's aggregation rule; observations after as_of are not known to the run.
+-- The month of as_of is partial unless as_of is its last day. A partial month's sum covers only
+-- its days up to as_of, so a summed KPI is pro-rated to the whole month (sum × days in the month
+-- / days elapsed): judged against a full month's baseline and target, a month-to-date sum would
+-- read as a drop that did not happen. An average or a last value already describes the month,
+-- from fewer observations; it is kept, and the month is flagged partial (DECISIONS "Partial
+-- months").
 with
 
 observations as (
@@ -67,6 +73,22 @@ monthly as (
 
 ),
 
+month_lengths as (
+
+    select
+        *,
+        {{ dbt.datediff('month', dbt.dateadd('month', 1, 'month'), 'day') }} as days_in_month,
+        -- the month's days the run knows: all of them, or up to and including as_of
+        case
+            when {{ dbt.dateadd('month', 1, 'month') }} <= {{ as_of_date() }}
+                then {{ dbt.datediff('month', dbt.dateadd('month', 1, 'month'), 'day') }}
+            else {{ dbt.datediff('month', as_of_date(), 'day') }} + 1
+        end as days_elapsed
+
+    from monthly
+
+),
+
 final as (
 
     select
@@ -88,10 +110,16 @@ final as (
         case kpis.aggregation
             when 'last' then monthly.last_value
             when 'avg' then monthly.average_value
-            when 'sum' then monthly.total_value
-        end as monthly_value
+            when 'sum'
+                then monthly.total_value * monthly.days_in_month / monthly.days_elapsed
+        end as monthly_value,
 
-    from monthly
+        -- completeness
+        monthly.days_in_month,
+        monthly.days_elapsed,
+        monthly.days_elapsed < monthly.days_in_month as is_partial_month
+
+    from month_lengths as monthly
 
     -- the aggregation rule comes from the KPI definition; an observation of an undefined KPI has
     -- none (the relationship test on fct_kpi_observations reports it)

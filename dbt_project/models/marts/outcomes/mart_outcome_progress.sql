@@ -124,6 +124,10 @@ final as (
         -- period
         month,
         evaluated_on,
+        -- judged before the month ended: a summed KPI is pro-rated to the whole month, an
+        -- average or last value rests on the observations so far
+        evaluated_on < {{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month')) }}
+            as is_partial_month,
 
         -- baseline and target
         baseline_value,
