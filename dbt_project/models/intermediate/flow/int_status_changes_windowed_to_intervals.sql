@@ -41,7 +41,10 @@ creation_intervals as (
             when first_transitions.task_id is null then tasks.status
             else first_transitions.from_status
         end as status,
-        tasks.created_at as entered_at
+        tasks.created_at as entered_at,
+        -- lineage: the task's row says when it was created
+        tasks.source_file,
+        tasks.source_row
 
     from tasks
     left join first_transitions
@@ -65,7 +68,10 @@ transition_intervals as (
         case
             when changed_at < task_created_at then task_created_at
             else changed_at
-        end as entered_at
+        end as entered_at,
+        -- lineage: the transition that entered the status
+        source_file,
+        source_row
 
     from status_changes
 
@@ -119,7 +125,11 @@ final as (
         -- timestamps (UTC)
         windowed.entered_at,
         windowed.exited_at,
-        windowed.exited_at is null as is_current
+        windowed.exited_at is null as is_current,
+
+        -- lineage: the landing file and record that say the interval began
+        windowed.source_file,
+        windowed.source_row
 
     from windowed
     left join task_statuses

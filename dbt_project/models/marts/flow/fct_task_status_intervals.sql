@@ -69,7 +69,11 @@ final as (
                 then {{ duration_days('entered_at', 'measured_until') }}
             else 0.0
         end as duration_days,
-        exited_at is null as is_current
+        exited_at is null as is_current,
+
+        -- lineage: the landing file and record that say the interval began
+        source_file,
+        cast(source_row as {{ dbt.type_bigint() }}) as source_row
 
     from intervals_measured
 

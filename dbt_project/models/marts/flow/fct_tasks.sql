@@ -71,6 +71,8 @@ tasks_joined as (
         tasks.status as current_status,
         tasks.found_in,
         tasks.created_at,
+        tasks.source_file,
+        tasks.source_row,
         task_teams.team,
         task_work_types.flow_item_type,
         current_statuses.status_category as current_category,
@@ -239,7 +241,11 @@ final as (
         -- foreign keys
         workstream_id,
         outcome_id,
-        is_linked
+        is_linked,
+
+        -- lineage: the landing file and record of the task's kept version
+        source_file,
+        cast(source_row as {{ dbt.type_bigint() }}) as source_row
 
     from measured
 

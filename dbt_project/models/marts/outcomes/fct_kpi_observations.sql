@@ -26,7 +26,11 @@ final as (
 
         -- measure (the observation's own unit, else the KPI's)
         observations.observed_value,
-        coalesce(observations.unit, kpis.unit) as unit
+        coalesce(observations.unit, kpis.unit) as unit,
+
+        -- lineage: the landing file and record of the observation
+        observations.source_file,
+        cast(observations.source_row as {{ dbt.type_bigint() }}) as source_row
 
     from observations
 
