@@ -17,6 +17,9 @@ import dagster as dg
 from pipelines.lib.pseudonymize import pseudonym_key_from_env
 
 WAREHOUSE_FILE_NAME = "warehouse.duckdb"
+# Every asset and check that writes the build file runs in this pool, limited to one at a time in
+# dagster_home/dagster.yaml: DuckDB allows one writing process per file.
+WRITER_POOL = "duckdb_writer"
 AS_OF_TAG = "owh/as_of"
 DEMO_TAG = "owh/demo"
 # The warehouse folder a run builds for: how `owh check` finds a folder's last run.

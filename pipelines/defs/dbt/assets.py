@@ -30,8 +30,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from pipelines.defs.ingest.assets import WRITER_POOL
-from pipelines.defs.resources import WarehouseResource, run_as_of
+from pipelines.defs.resources import WRITER_POOL, WarehouseResource, run_as_of
 from pipelines.lib.duckdb_connection import connection
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"

@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from pipelines.defs.extract.assets import landing_asset_key
-from pipelines.defs.resources import WarehouseResource, run_pseudonym_key, tag_run_with_warehouse
+from pipelines.defs.resources import (
+    WRITER_POOL,
+    WarehouseResource,
+    run_pseudonym_key,
+    tag_run_with_warehouse,
+)
 from pipelines.extract.sources import SOURCES
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.ingest import (
@@ -21,8 +26,6 @@ from pipelines.lib.ingest import (
     ingest_task_tracker,
 )
 from pipelines.lib.raw_schema import DEFINITION_TABLES, IMPACT_TABLES, TABLES, TASK_TABLES
-
-WRITER_POOL = "duckdb_writer"
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:

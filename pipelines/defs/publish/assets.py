@@ -10,9 +10,8 @@ import shutil
 import dagster as dg
 
 from pipelines.defs.dbt.assets import mart_asset_keys
-from pipelines.defs.ingest.assets import WRITER_POOL
 from pipelines.defs.report.assets import leadership_report
-from pipelines.defs.resources import WarehouseResource, build_id
+from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id
 from pipelines.lib.publish import remove_stale_builds, seal_build, swap_in
 
 STALE_BUILD_SECONDS = 24 * 3600

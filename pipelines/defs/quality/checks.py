@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.defs.ingest.assets import WRITER_POOL, raw_asset_key
-from pipelines.defs.resources import WarehouseResource, run_as_of
+from pipelines.defs.ingest.assets import raw_asset_key
+from pipelines.defs.resources import WRITER_POOL, WarehouseResource, run_as_of
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.quality import (
     MAX_QUARANTINED_SHARE,
