@@ -271,6 +271,10 @@ def build_timelines(
         flag_clear_utc_ms=np.zeros(0, dtype=np.int64),
     )
     _draw_flags(rng, tasks, timelines, working, kept_starts, kept_counts, clock, horizon_utc_ms)
+    # Downstream checks bound every timestamp by the end date: fail here, where the cause is.
+    recorded = (created_utc, utc, timelines.flag_set_utc_ms, timelines.flag_clear_utc_ms)
+    if any(np.any(instants > horizon_utc_ms) for instants in recorded):
+        raise RuntimeError("generated history goes past its end")
     return timelines
 
 
@@ -377,8 +381,11 @@ def _draw_flags(
 
     set_1, clear_1 = one_flag(window_start)
     second = rng.random(len(flagged)) < SECOND_FLAG_SHARE
-    set_2, clear_2 = one_flag(np.minimum(clear_1 + MS_PER_HOUR, window_end))
-    keep_2 = second & (clear_1 < window_end) & (set_2 > clear_1)
+    # A second flag needs room: raised an hour or more after the first cleared and strictly before
+    # the window closes. Raised at the window's end itself, it would read back (working time to
+    # local) as the next office morning when the horizon falls outside a team's office hours.
+    set_2, clear_2 = one_flag(clear_1 + MS_PER_HOUR)
+    keep_2 = second & (clear_1 + MS_PER_HOUR < window_end)
     now = np.flatnonzero(raised_now)
     raised_for = (FLAG_MEDIAN_HOURS * rng.lognormal(0.0, 1.0, size=len(now)) * MS_PER_HOUR).astype(
         np.int64

@@ -462,6 +462,74 @@ def test_history_spans_two_years_up_to_the_end_date(demo):
         assert all(day <= END for day in local_days), task.task_id
 
 
+def recorded_instants(landing: Path) -> dict[str, list[dt.datetime]]:
+    """Every instant written to the tracker files, by what it records."""
+    tasks = read_jira(landing) + read_linear(landing)
+    found: dict[str, list[dt.datetime]] = {
+        "created": [t.created for t in tasks],
+        "status change": [c.at for t in tasks for c in t.changes],
+        "flag raised": [parse_timestamp(f.set_text) for t in tasks for f in t.flags],
+        "flag cleared": [
+            parse_timestamp(f.cleared_text) for t in tasks for f in t.flags if f.cleared_text
+        ],
+        "jira history": [],
+        "jira updated": [],
+    }
+    # Read raw as well: histories that change other fields (priority) and "updated".
+    for page in sorted((landing / "jira").glob("*.json")):
+        for issue in json.loads(page.read_text(encoding="utf-8"))["issues"]:
+            found["jira updated"].append(parse_timestamp(issue["fields"]["updated"]))
+            found["jira history"] += [
+                parse_timestamp(h["created"]) for h in issue["changelog"]["histories"]
+            ]
+    return found
+
+
+def recorded_days(landing: Path) -> dict[str, list[dt.date]]:
+    """Observed and answered days (planned ones, such as target dates, may lie ahead)."""
+    columns = {
+        "kpi_observations/kpi_observations.csv": "observed_on",
+        "confidence_surveys/confidence_surveys.csv": "answered_on",
+        "outcomes/outcomes.csv": "baseline_on",
+    }
+    return {
+        column: [dt.date.fromisoformat(row[column]) for row in read_csv(landing / relative)]
+        for relative, column in columns.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("tasks", "seed", "end_date"),
+    [
+        # The cases below once had a second impediment flag raised at the working-time end of
+        # the history, which reads back as the next office morning of the team's zone:
+        (2_000, 296, END),  # Mobile (Jira), Monday 09:00 in New York after a Saturday end
+        (10_000, 17, END),  # Growth (Linear), Monday 09:00 in Los Angeles
+        (10_000, 92, dt.date(2026, 10, 28)),  # Support Tools, Thursday 09:00 in Sydney
+        (TASKS, SEED, END),
+    ],
+    ids=["mobile-saturday", "growth-saturday", "support-wednesday", "fixture-demo"],
+)
+def test_nothing_is_recorded_after_the_end_of_the_history(tmp_path, tasks, seed, end_date):
+    """The history ends at ``end_date`` 09:00 UTC; no file records anything later."""
+    landing = tmp_path / "landing"
+    manifest = generate_demo(landing, tasks=tasks, seed=seed, end_date=end_date)
+    end_of_history = dt.datetime.combine(end_date, dt.time(9), dt.UTC)
+    instants = recorded_instants(landing)
+    assert len(instants["created"]) == tasks
+    assert len(instants["status change"]) == manifest.status_changes
+    assert len(instants["flag raised"]) == manifest.flag_intervals
+    late = {kind: sum(1 for at in ats if at > end_of_history) for kind, ats in instants.items()}
+    assert late == dict.fromkeys(instants, 0)
+    days = recorded_days(landing)
+    assert {column: sum(1 for d in ds if d > end_date) for column, ds in days.items()} == {
+        "observed_on": 0,
+        "answered_on": 0,
+        "baseline_on": 0,
+    }
+    assert max(max(ds) for ds in days.values()) == end_date  # observed up to the end date itself
+
+
 def test_realistic_flow_patterns_are_present(demo):
     tasks = demo.tasks
     same_instant = sum(
