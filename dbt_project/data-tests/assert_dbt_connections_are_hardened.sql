@@ -1,8 +1,8 @@
--- The build's own connections are hardened like every connection of the project (SPEC §8):
--- TimeZone UTC, no file outside the warehouse and seeds folders, configuration locked, no
--- extension loaded on demand. The settings come from `pipelines.lib.dbt_plugin`, named in
--- profiles.yml; a profile that loses it fails this check instead of running unguarded. Returns
--- one row per setting with another value than required.
+-- The build's own connections are hardened like every connection of the project
+-- (docs/privacy-and-security.md): TimeZone UTC, no file outside the warehouse and seeds folders,
+-- configuration locked, no extension loaded on demand. The settings come from
+-- `pipelines.lib.dbt_plugin`, named in profiles.yml; a profile that loses it fails this check
+-- instead of running unguarded. Returns one row per setting with another value than required.
 -- depends_on: {{ ref('stg_tracker__tasks') }}
 {{ config(meta={'dagster': {'ref': {'name': 'stg_tracker__tasks'}}}) }}
 

@@ -1,4 +1,4 @@
-"""Write the Linear teams' tasks as the canonical CSV contract (SPEC §4).
+"""Write the Linear teams' tasks as the canonical CSV contract (docs/input-contract.md).
 
 Linear's own export is turned into the canonical columns upstream of the warehouse, so the files
 use exactly the column names of ``pipelines.lib.raw_schema``. Timestamps carry the team's offset

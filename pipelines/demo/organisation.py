@@ -1,8 +1,9 @@
 """The fictional organisation behind the demo data: teams, people, workflows, outcomes.
 
-Everything here is static; randomness lives in the modules that draw tasks and timelines. The
-shapes follow what the warehouse expects from real exports (SPEC §4): six teams on two trackers,
-each with its own workflow and time zone, work tied to outcomes through workstreams and rules.
+Everything here is static; randomness lives in the modules that draw tasks and timelines. The shapes
+follow what the warehouse expects from real exports (docs/input-contract.md): six teams on two
+trackers, each with its own workflow and time zone, work tied to outcomes through workstreams and
+rules.
 """
 
 from __future__ import annotations

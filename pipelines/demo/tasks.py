@@ -357,11 +357,12 @@ def workstream_rules(table: TaskTable) -> list[dict[str, object]]:
 
 
 def resolve_workstreams(table: TaskTable) -> np.ndarray:
-    """The workstream each task reaches: its own id, else the best matching rule (SPEC §4).
+    """The workstream each task reaches: its own id, else the best matching rule.
 
-    Rules are tried from the highest priority down, ties broken by the lowest workstream id; the
-    first rule whose given match columns all equal the task's wins. The epic rules of one
-    workstream share its priority, so they are tried together (one set of epics).
+    The rule is the one of `docs/input-contract.md` ("workstream_rules"). Rules are tried from the
+    highest priority down, ties broken by the lowest workstream id; the first rule whose given match
+    columns all equal the task's wins. The epic rules of one workstream share its priority, so they
+    are tried together (one set of epics).
     """
     resolved = table.own_workstream.copy()
     source = np.array([t.source for t in TEAMS], dtype=object)[table.team]

@@ -1,10 +1,10 @@
 """Landing-folder discovery: which files an ingest reads, proven to lie inside the landing folder.
 
-The landing folder has one sub-folder per kind of file (SPEC §4: ``jira/``, ``tasks/``, ``kpis/``,
-...). Only files directly inside a known sub-folder that match its patterns are read, in sorted
-order so every run reads them the same way. A path that resolves outside the landing folder (a
-symlink pointing elsewhere, a ``..`` component) is refused outright: an ingest must never become a
-way to read arbitrary files of the machine (RELIABILITY F4).
+The landing folder has one sub-folder per kind of file (``jira/``, ``tasks/``, ``kpis/``, ...; see
+docs/input-contract.md). Only files directly inside a known sub-folder that match its patterns are
+read, in sorted order so every run reads them the same way. A path that resolves outside the landing
+folder (a symlink pointing elsewhere, a ``..`` component) is refused outright: an ingest must never
+become a way to read arbitrary files of the machine (docs/privacy-and-security.md, "Landing paths").
 
 Each file carries the SHA-256 of its bytes, so a file re-sent under another name is recognised and
 not loaded twice.

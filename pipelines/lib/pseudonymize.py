@@ -1,4 +1,7 @@
-"""Pseudonymise people before anything about them is stored (SPEC §8, DECISIONS "Identities").
+"""Pseudonymise people before anything about them is stored.
+
+See docs/privacy-and-security.md and DECISIONS "Identities are pseudonymised before they are
+stored".
 
 Assignees, authors and survey respondents are replaced by a keyed HMAC-SHA256 of their normalised
 identity (trimmed, lower-cased), so the same person gets the same pseudonym in every tracker and the

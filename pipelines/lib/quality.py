@@ -56,8 +56,8 @@ EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1)
 # An outcome may be planned this far ahead.
 PLANNING_HORIZON_YEARS = 20
 PLANNED_DATES = frozenset({("outcomes", "baseline_on"), ("outcomes", "target_on")})
-# Today's load may hold between 40% and 4 times the rows of the last published load (E4 in
-# the reliability notes: a half-empty export, or an export loaded twice).
+# Today's load may hold between 40% and 4 times the rows of the last published load (DECISIONS.md,
+# "Volume is held to the last published load": a half-empty export, or one loaded twice).
 VOLUME_FLOOR = 0.4
 VOLUME_CEILING = 4.0
 # More than 1% of a table's rows quarantined fails the run: a file that is mostly rejected is a

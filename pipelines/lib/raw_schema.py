@@ -1,4 +1,6 @@
-"""The canonical raw tables (SPEC §4): one definition shared by ingestion, dbt sources and tests.
+"""The canonical raw tables: one definition shared by ingestion, dbt sources and tests.
+
+Described for readers in docs/input-contract.md.
 
 Every source adapter turns its native export into these tables. Timestamps are naive ``TIMESTAMP``
 values in UTC; identifiers are strings. Each row keeps the lineage columns ``_source``,

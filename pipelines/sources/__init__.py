@@ -1,4 +1,6 @@
-"""Source adapters: each turns one kind of landing file into the canonical raw tables (SPEC §4).
+"""Source adapters: each turns one kind of landing file into the canonical raw tables.
+
+The tables and the landing layout are described in docs/input-contract.md.
 
 - ``jira``: Jira REST search pages with ``expand=changelog``, API v2 or v3 (``jira/*.json``, and
   the pull folders ``owh extract jira`` writes: ``jira/<pull id>/page-*.json``);
@@ -16,7 +18,7 @@ The contract every adapter keeps, so that ``pipelines.lib.ingest`` can orchestra
 - a problem with the whole file (not JSON, a missing required column) raises
   ``FileRejectedError`` *before* the adapter stages anything;
 - every record read is either staged as a row or staged as a quarantine row with its reason, so
-  rows read = rows loaded + rows quarantined, per file and table (SPEC §7).
+  rows read = rows loaded + rows quarantined, per file and table (docs/data-quality.md).
 """
 
 from __future__ import annotations

@@ -209,7 +209,10 @@ def demo(tmp_path_factory) -> Demo:
 
 
 def resolve_workstreams(demo: Demo) -> dict[str, str | None]:
-    """Each task's workstream by SPEC §4: its own, else the best rule (priority, then lowest id)."""
+    """Each task's workstream: its own, else the best rule (priority, then lowest id).
+
+    The rule of docs/input-contract.md ("workstream_rules").
+    """
     rules = sorted(
         demo.csv("workstream_rules/workstream_rules.csv"),
         key=lambda r: (-int(r["priority"]), r["workstream_id"]),

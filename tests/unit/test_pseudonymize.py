@@ -1,4 +1,4 @@
-"""Pseudonymisation and e-mail masking (SPEC §8, RELIABILITY F1)."""
+"""Pseudonymisation and e-mail masking (docs/privacy-and-security.md)."""
 
 from __future__ import annotations
 

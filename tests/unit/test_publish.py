@@ -1,4 +1,4 @@
-"""Write-audit-publish at the file level (RELIABILITY A2, A3)."""
+"""Write-audit-publish at the file level (docs/data-quality.md, "Publishing only what passed")."""
 
 from __future__ import annotations
 

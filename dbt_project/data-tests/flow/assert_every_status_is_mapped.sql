@@ -1,11 +1,11 @@
--- History consistency (SPEC §7): every status seen maps to a category through the
--- `status_categories` seed: a task's current status and the from- and to-status of each of its
--- transitions, looked up the way int_task_statuses_mapped maps them (case and surrounding spaces
--- ignored, the most specific seed row wins; a winning row without a category maps nothing). An
--- unmapped status is never counted as anything, so every flow metric of its tasks would be
--- wrong. Returns one row per source, project, status and place it was seen, with how many rows
--- carry it and one task and landing file to look at. A transition without a from-status (the
--- source gave none) has no status to map there.
+-- History consistency (docs/data-quality.md, "Blocking: history consistency"): every status
+-- seen maps to a category through the `status_categories` seed: a task's current status and the
+-- from- and to-status of each of its transitions, looked up the way int_task_statuses_mapped maps
+-- them (case and surrounding spaces ignored, the most specific seed row wins; a winning row without
+-- a category maps nothing). An unmapped status is never counted as anything, so every flow metric
+-- of its tasks would be wrong. Returns one row per source, project, status and place it was seen,
+-- with how many rows carry it and one task and landing file to look at. A transition without a
+-- from-status (the source gave none) has no status to map there.
 -- reads several models: Dagster shows it as a check of int_task_statuses_mapped
 {{ config(meta={'dagster': {'ref': {'name': 'int_task_statuses_mapped'}}}) }}
 

@@ -1,7 +1,7 @@
--- History consistency (SPEC §7): no status transition happens before its task was created,
--- beyond the tolerance var `transition_before_creation_tolerance_minutes` (clock skew between a
--- tracker's issue and changelog services). Within the tolerance the intervals take the
--- transition at creation.
+-- History consistency (docs/data-quality.md, "Blocking: history consistency"): no status transition
+-- happens before its task was created, beyond the tolerance var
+-- `transition_before_creation_tolerance_minutes` (clock skew between a tracker's issue and
+-- changelog services). Within the tolerance the intervals take the transition at creation.
 with
 
 status_changes as (

@@ -1,6 +1,7 @@
--- History consistency (SPEC §7): a task's current status equals the to-status of its last
--- transition (ignoring case and surrounding spaces). When they differ the export is incomplete
--- (a truncated changelog) and every interval-based metric of the task would be wrong.
+-- History consistency (docs/data-quality.md, "Blocking: history consistency"): a task's current
+-- status equals the to-status of its last transition (ignoring case and surrounding spaces).
+-- When they differ the export is incomplete (a truncated changelog) and every interval-based
+-- metric of the task would be wrong.
 -- reads several models: Dagster shows it as a check of int_status_changes_mapped
 {{ config(meta={'dagster': {'ref': {'name': 'int_status_changes_mapped'}}}) }}
 

@@ -1,5 +1,5 @@
--- History consistency (SPEC §7): the number of transitions loaded equals the number in the
--- source files, at both steps a transition can be lost.
+-- History consistency (docs/data-quality.md, "Blocking: history consistency"): the number of
+-- transitions loaded equals the number in the source files, at both steps a transition can be lost.
 --
 -- 1. Ingestion: per landing file, the transitions it held as counted by its adapter when it was
 --    read (`raw.load_log.rows_read` of table task_status_changes: a Jira page counts each status

@@ -1,9 +1,10 @@
--- Join guard (SPEC §7, blocking): an outcome's progress is measured from its baseline value, so
--- that value must rest on a measurement: its KPI has an observation on `baseline_on` or in the
--- KPI's cadence before it (`baseline_on - cadence_days` to `baseline_on`). Without one, every
--- progress figure, status and review line of the outcome starts from a number nobody observed.
--- Outcomes whose baseline lies after the reporting date are not judged yet. Returns one row per
--- outcome without a baseline observation, with the KPI's nearest observations either side.
+-- Join guard (blocking; docs/data-quality.md, "Blocking: join guards"): an outcome's progress
+-- is measured from its baseline value, so that value must rest on a measurement: its KPI has an
+-- observation on `baseline_on` or in the KPI's cadence before it (`baseline_on - cadence_days` to
+-- `baseline_on`). Without one, every progress figure, status and review line of the outcome starts
+-- from a number nobody observed. Outcomes whose baseline lies after the reporting date are not
+-- judged yet. Returns one row per outcome without a baseline observation, with the KPI's nearest
+-- observations either side.
 -- reads several models: Dagster shows it as a check of dim_outcomes
 {{ config(meta={'dagster': {'ref': {'name': 'dim_outcomes'}}}) }}
 

@@ -1,5 +1,5 @@
-{#- A continuous percentile (linear interpolation between the two nearest values, SPEC §5) of
-    `expression` over the group, `fraction` between 0 and 1. -#}
+{#- A continuous percentile (linear interpolation between the two nearest values; docs/metrics.md,
+    "Conventions") of `expression` over the group, `fraction` between 0 and 1. -#}
 {% macro percentile_continuous(expression, fraction) -%}
     {{ return(adapter.dispatch('percentile_continuous')(expression, fraction)) }}
 {%- endmacro %}

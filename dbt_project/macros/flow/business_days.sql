@@ -1,7 +1,7 @@
-{#- Business days (SPEC §5) are measured on a team's local calendar with weekends and the team's
-    holidays (the `holidays` seed) removed: only the hours of business days count, each business
-    day weighing 1. The duration between two instants is the difference of their positions on
-    that calendar, so it never needs one row per task per day:
+{#- Business days (docs/metrics.md, "Conventions") are measured on a team's local calendar with
+    weekends and the team's holidays (the `holidays` seed) removed: only the hours of business days
+    count, each business day weighing 1. The duration between two instants is the difference of
+    their positions on that calendar, so it never needs one row per task per day:
 
         position(t) = business days before t's local date, in microseconds
                       + (the microseconds elapsed in t's local day, if it is a business day)

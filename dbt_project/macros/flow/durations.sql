@@ -1,7 +1,8 @@
-{#- Durations are decimal days (SPEC §5): hours / 24, never whole-day counts, so that a
-    three-hour review is 0.125 days and not 0 or 1. They are computed in whole microseconds
-    (exact integers) and turned into days once, at the end: a sum of integers does not depend on
-    the order in which parallel threads add it up, so a re-run gives byte-identical marts. -#}
+{#- Durations are decimal days (docs/metrics.md, "Conventions"): hours / 24, never whole-day
+    counts, so that a three-hour review is 0.125 days and not 0 or 1. They are computed in whole
+    microseconds (exact integers) and turned into days once, at the end: a sum of integers does not
+    depend on the order in which parallel threads add it up, so a re-run gives byte-identical marts.
+    -#}
 
 {#- Microseconds since 1970-01-01 00:00 of a naive timestamp, as an integer. -#}
 {% macro epoch_microseconds(timestamp) -%}

@@ -1,13 +1,15 @@
-{#- The key a status name is matched on: case and surrounding spaces ignored (SPEC §4), so that
-    "In progress", "in progress " and "In Progress" map through the same seed row. -#}
+{#- The key a status name is matched on: case and surrounding spaces ignored
+    (docs/input-contract.md, "Canonical files"), so that "In progress", "in progress " and "In
+    Progress" map through the same seed row. -#}
 {% macro status_match_key(status) -%}
     lower(trim({{ status }}))
 {%- endmacro %}
 
 
 {#- The status categories every flow mart knows, in board order, with whether a task in the
-    category counts as work in progress (SPEC §5: WIP = in_progress or waiting). Daily counts are
-    written for each of them, so that a category nobody is in shows a zero rather than a hole. -#}
+    category counts as work in progress (docs/metrics.md, "WIP": in_progress or waiting). Daily
+    counts are written for each of them, so that a category nobody is in shows a zero rather than a
+    hole. -#}
 {% macro flow_status_categories() -%}
     {{ return([
         {'category': 'todo', 'is_wip': false},

@@ -1,4 +1,5 @@
--- One row per task: its milestones (SPEC §5) and the window its time is measured over.
+-- One row per task: its milestones (docs/metrics.md, "Milestones") and the window its time is
+-- measured over.
 --   started_at          first entry into an in_progress or waiting status (the commitment point)
 --   first_completed_at  first entry into a done status
 --   completed_at        last entry into the done category, only if the task is done now; moving

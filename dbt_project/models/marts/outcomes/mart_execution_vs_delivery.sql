@@ -1,10 +1,10 @@
 -- One row per outcome × month (grain: outcome_id, month), the months of mart_outcome_progress:
 -- how much of the work linked to the outcome was done at the month's evaluation date, beside how
--- far its KPI had moved, and whether the pair reads as a productivity illusion (SPEC §5). Each
--- month is judged as it was: a task counts by the status it was in at the end of the evaluation
--- day in its team's time zone, so a later reopen, completion or cancellation does not rewrite a
--- past month; work finished before the outcome's baseline is part of the baseline and does not
--- count (int_linked_tasks_joined_to_outcome_months).
+-- far its KPI had moved, and whether the pair reads as a productivity illusion
+-- (docs/metrics.md, "Execution vs delivery"). Each month is judged as it was: a task counts by the
+-- status it was in at the end of the evaluation day in its team's time zone, so a later reopen,
+-- completion or cancellation does not rewrite a past month; work finished before the outcome's
+-- baseline is part of the baseline and does not count (int_linked_tasks_joined_to_outcome_months).
 with
 
 outcome_months as (

@@ -1,6 +1,6 @@
 -- One row per calendar month and team (grain: month_start x team): how much of the team's
--- delivery reached no outcome (SPEC §5 unlinked work), as a share of throughput and of active
--- time, with the unlinked tasks created in the month and in WIP at its end. Unlinked means
+-- delivery reached no outcome (docs/metrics.md, "Unlinked work"), as a share of throughput and of
+-- active time, with the unlinked tasks created in the month and in WIP at its end. Unlinked means
 -- `not is_linked` in fct_tasks: no workstream of its own and no matching rule, or a workstream
 -- whose outcome is not defined. Months are the team's local calendar months, half-open, like
 -- mart_quality_monthly: every team has a row for every month from its first task creation to the
