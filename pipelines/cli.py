@@ -322,26 +322,42 @@ def _extract(
 def report(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     month: Annotated[
-        str | None, typer.Option(help="Report month YYYY-MM; default the as-of month.")
+        str | None,
+        typer.Option(
+            help=(
+                "Report month YYYY-MM; default the last complete month (the as-of month on its "
+                "last day, else the month before). The month in progress only on request: "
+                "labelled partial, it never replaces latest.html."
+            )
+        ),
     ] = None,
     as_of: AsOfOption = None,
 ) -> None:
-    """Build the HTML report from the published warehouse into <warehouse>/reports/."""
+    """Build the HTML report from the published warehouse into <warehouse>/reports/.
+
+    Only the report of the last complete month replaces latest.html.
+    """
     from pipelines.report.build import build_report
+    from pipelines.report.period import ReportPeriod
 
     serving = warehouse / "warehouse.duckdb"
     if not serving.exists():
         console.print(f"[red]error:[/red] no published warehouse at {serving}: run `owh run` first")
         raise typer.Exit(2)
     report_month = _parse_date(f"{month}-01", "--month") if month else None
-    result = build_report(
-        serving,
-        warehouse / "reports",
-        as_of=_parse_date(as_of, "--as-of") or _today(),
-        month=report_month,
-    )
+    report_as_of = _parse_date(as_of, "--as-of") or _today()
+    try:
+        period = ReportPeriod.resolve(report_as_of, report_month)
+    except ValueError as refused:
+        console.print(f"[red]error:[/red] {refused}")
+        raise typer.Exit(2) from None
+    result = build_report(serving, warehouse / "reports", as_of=report_as_of, month=period.month)
     for path in result.paths:
         console.print(f"[green]✓[/green] {path}")
+    if period.is_partial:
+        console.print(
+            f"[yellow]note:[/yellow] {period.label} is not over: latest.html is left as it was"
+        )
 
 
 @app.command()

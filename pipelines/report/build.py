@@ -55,11 +55,14 @@ class ReportResult:
 def build_report(
     warehouse_file: Path, reports_dir: Path, *, as_of: dt.date, month: dt.date | None = None
 ) -> ReportResult:
-    """Write ``reports_dir/<YYYY-MM>.html`` and, for the as-of month only, ``latest.html``.
+    """Write ``reports_dir/<YYYY-MM>.html`` and, for the last complete month only, ``latest.html``.
 
-    ``month`` is any day of the report month (default: the month of ``as_of``); a month after
-    ``as_of`` raises ValueError. The warehouse is opened read-only, so the report can be built
-    from the published file while BI tools read it.
+    ``month`` is any day of the report month (default: the last complete month at ``as_of``).
+    The month of ``as_of`` itself, unless ``as_of`` is its last day, is still in progress: it is
+    built only when asked for, labelled partial, and never replaces ``latest.html``, so that
+    ``latest.html`` never judges a month on its first few days. A month after ``as_of`` raises
+    ValueError. The warehouse is opened read-only, so the report can be built from the published
+    file while BI tools read it.
     """
     period = ReportPeriod.resolve(as_of, month)
     with connection(warehouse_file, read_only=True) as con:
@@ -71,7 +74,7 @@ def build_report(
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     paths = [_write_atomically(reports_dir / f"{period.slug}.html", page)]
-    if period.is_as_of_month:
+    if period.replaces_latest:
         paths.append(_write_atomically(reports_dir / LATEST, page))
     return ReportResult(
         paths=tuple(paths),

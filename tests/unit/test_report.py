@@ -19,12 +19,17 @@ from pipelines.lib.duckdb_connection import connection
 from pipelines.report import ReportResult, build_report
 from pipelines.report.charts import inline_plotlyjs
 from pipelines.report.fragments import format_number, format_share
-from pipelines.report.period import ReportPeriod
+from pipelines.report.period import ReportPeriod, last_complete_month
 from pipelines.report.queries import MartReader, quality_monthly, weekly_flow
 from pipelines.report.sections.flow import _complete_daily_grid
 from pipelines.report.sections.gaps import NO_OUTCOMES, NO_TASKS
 
-AS_OF = dt.date(2026, 10, 15)  # a Thursday
+# October's last day: a run's data reaches the end of its as-of day, so October is complete and
+# is the default report month. The seeded rows run up to 15 October, the day the marts that carry
+# an as_of_date (aging, forecasts, zombie work) were last computed.
+AS_OF = dt.date(2026, 10, 31)
+MID_OCTOBER = dt.date(2026, 10, 15)  # a Thursday: October is still in progress
+PARTIAL_OCTOBER = "October 2026 (partial: 1\N{EN DASH}15 October)"
 
 MARTS_DDL = {
     "fct_tasks": """
@@ -496,8 +501,22 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def october(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, str]:
-    """The as-of month's report, built once and only read by the tests that use it."""
+    """October's report, the default month on its last day, built once and only read."""
     result = build_report(warehouse, tmp_path_factory.mktemp("reports"), as_of=AS_OF)
+    return result, result.paths[0].read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def partial_october(
+    warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ReportResult, str]:
+    """October asked for on the 15th, while it is in progress, built once and only read."""
+    result = build_report(
+        warehouse,
+        tmp_path_factory.mktemp("partial"),
+        as_of=MID_OCTOBER,
+        month=dt.date(2026, 10, 1),
+    )
     return result, result.paths[0].read_text(encoding="utf-8")
 
 
@@ -576,7 +595,9 @@ def test_summary_shows_the_inserted_figures(october):
         "on_track": "1",
         "achieved": "0",
     }
-    assert "Data as of 2026-10-15." in page
+    assert "Data as of 2026-10-31." in page
+    assert "(partial:" not in page
+    assert 'class="partial-note"' not in page
 
 
 def test_every_section_has_its_title_in_page_and_contents(october):
@@ -723,9 +744,21 @@ def test_older_month_does_not_replace_latest(warehouse, tmp_path):
     ]
 
 
-def test_a_month_after_as_of_is_refused(warehouse, tmp_path):
-    with pytest.raises(ValueError, match="report month 2026-11 is after the as-of date 2026-10-15"):
-        build_report(warehouse, tmp_path / "reports", as_of=AS_OF, month=dt.date(2026, 11, 1))
+@pytest.mark.parametrize(
+    ("as_of", "month", "message"),
+    [
+        (
+            MID_OCTOBER,
+            dt.date(2026, 11, 1),
+            "report month 2026-11 is after the as-of date 2026-10-15",
+        ),
+        (AS_OF, dt.date(2026, 11, 30), "report month 2026-11 is after the as-of date 2026-10-31"),
+        (dt.date(2026, 12, 5), dt.date(2027, 1, 1), "report month 2027-01 is after the as-of date"),
+    ],
+)
+def test_a_month_after_as_of_is_refused(warehouse, tmp_path, as_of, month, message):
+    with pytest.raises(ValueError, match=message):
+        build_report(warehouse, tmp_path / "reports", as_of=as_of, month=month)
     assert not (tmp_path / "reports").exists()
 
 
@@ -785,33 +818,99 @@ def test_a_missing_warehouse_file_fails_loudly(tmp_path):
 
 
 def test_period_windows():
-    current = ReportPeriod.resolve(AS_OF)
-    assert (current.month, current.data_end, current.is_as_of_month) == (
+    october = ReportPeriod.resolve(AS_OF)
+    assert (
+        october.month,
+        october.data_end,
+        october.is_partial,
+        october.replaces_latest,
+        october.label,
+    ) == (dt.date(2026, 10, 1), AS_OF, False, True, "October 2026")
+    assert october.trend_first_week == dt.date(2026, 5, 4)  # 26 Mondays up to 26 October
+    assert october.trend_first_day == dt.date(2026, 5, 3)  # 182 days up to 31 October
+    partial = ReportPeriod.resolve(MID_OCTOBER, dt.date(2026, 10, 1))
+    assert (
+        partial.month,
+        partial.data_end,
+        partial.month_end,
+        partial.is_partial,
+        partial.replaces_latest,
+        partial.slug,
+        partial.days_covered,
+        partial.label,
+    ) == (
         dt.date(2026, 10, 1),
-        AS_OF,
+        MID_OCTOBER,
+        dt.date(2026, 10, 31),
         True,
+        False,
+        "2026-10",
+        "1\N{EN DASH}15 October",
+        PARTIAL_OCTOBER,
     )
-    assert current.trend_first_week == dt.date(2026, 4, 20)  # 26 Mondays up to 12 October
-    assert current.trend_first_day == dt.date(2026, 4, 17)  # 182 days up to 15 October
+    assert partial.trend_first_week == dt.date(2026, 4, 20)  # 26 Mondays up to 12 October
+    assert partial.trend_first_day == dt.date(2026, 4, 17)  # 182 days up to 15 October
     older = ReportPeriod.resolve(AS_OF, dt.date(2026, 9, 17))
-    assert (older.month, older.data_end, older.is_as_of_month, older.slug, older.label) == (
+    assert (
+        older.month,
+        older.data_end,
+        older.is_partial,
+        older.replaces_latest,
+        older.slug,
+        older.label,
+    ) == (dt.date(2026, 9, 1), dt.date(2026, 9, 30), False, False, "2026-09", "September 2026")
+    assert older.trend_first_week == dt.date(2026, 4, 6)
+    # mid-October, September is the last complete month: the default, and latest.html's
+    september = ReportPeriod.resolve(MID_OCTOBER)
+    assert (september.month, september.data_end, september.replaces_latest) == (
         dt.date(2026, 9, 1),
         dt.date(2026, 9, 30),
-        False,
-        "2026-09",
-        "September 2026",
+        True,
     )
-    assert older.trend_first_week == dt.date(2026, 4, 6)
     december = ReportPeriod.resolve(dt.date(2026, 12, 31))
-    assert (december.next_month, december.data_end) == (dt.date(2027, 1, 1), dt.date(2026, 12, 31))
+    assert (december.month, december.next_month, december.data_end, december.is_partial) == (
+        dt.date(2026, 12, 1),
+        dt.date(2027, 1, 1),
+        dt.date(2026, 12, 31),
+        False,
+    )
+    first_day = ReportPeriod.resolve(dt.date(2026, 12, 1), dt.date(2026, 12, 1))
+    assert first_day.label == "December 2026 (partial: 1 December)"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "month"),
+    [
+        (dt.date(2026, 12, 5), dt.date(2026, 11, 1)),
+        (dt.date(2026, 12, 1), dt.date(2026, 11, 1)),
+        (dt.date(2026, 11, 30), dt.date(2026, 11, 1)),
+        (dt.date(2026, 12, 30), dt.date(2026, 11, 1)),
+        (dt.date(2026, 12, 31), dt.date(2026, 12, 1)),
+        (dt.date(2027, 1, 1), dt.date(2026, 12, 1)),
+        (dt.date(2028, 2, 28), dt.date(2028, 1, 1)),  # a leap year: February has a 29th
+        (dt.date(2028, 2, 29), dt.date(2028, 2, 1)),
+        (dt.date(2027, 2, 28), dt.date(2027, 2, 1)),
+    ],
+)
+def test_last_complete_month(as_of, month):
+    assert last_complete_month(as_of) == month
+    assert ReportPeriod.resolve(as_of).month == month
 
 
 def test_weekly_flow_keeps_the_26_weeks_that_end_with_the_period(warehouse):
     with connection(warehouse, read_only=True) as con:
         marts = MartReader(con)
         october = weekly_flow(marts, ReportPeriod.resolve(AS_OF))
+        partial = weekly_flow(marts, ReportPeriod.resolve(MID_OCTOBER, dt.date(2026, 10, 1)))
         september = weekly_flow(marts, ReportPeriod.resolve(AS_OF, dt.date(2026, 9, 1)))
+    # 26 weeks up to the week of 26 October: from 4 May
     assert list(zip(october["week_start"], october["team"], strict=True)) == [
+        ("2026-09-28", "Alpha"),
+        ("2026-09-28", "Beta"),
+        ("2026-10-05", "Beta"),
+        ("2026-10-12", "Gamma"),
+    ]
+    assert list(zip(partial["week_start"], partial["team"], strict=True)) == [
         ("2026-04-20", "Alpha"),
         ("2026-09-28", "Alpha"),
         ("2026-09-28", "Beta"),
@@ -826,8 +925,8 @@ def test_weekly_flow_keeps_the_26_weeks_that_end_with_the_period(warehouse):
     ]
 
 
-def test_partial_week_is_explained(october):
-    _, page = october
+def test_partial_week_is_explained(partial_october):
+    _, page = partial_october
     assert (
         "The paler last bar is the week of 2026-10-12, which runs past 2026-10-15 and is not "
         "complete."
@@ -1066,3 +1165,80 @@ def test_unlinked_section_shows_shares_per_team_and_caps_the_zombie_list(october
     assert "<strong>Work still open after its outcome&#39;s target date</strong> (9)" in html
     assert html.count("is still in progress</li>") == 8
     assert "and 1 more in marts.mart_zombie_work" in html
+
+
+@pytest.mark.parametrize(
+    ("as_of", "slug", "label"),
+    [
+        # the reported case: five days into December, December would be judged on five days
+        (dt.date(2026, 12, 5), "2026-11", "November 2026"),
+        # the night of 30 November has November's data through the end of its last day
+        (dt.date(2026, 11, 30), "2026-11", "November 2026"),
+        (dt.date(2026, 12, 1), "2026-11", "November 2026"),
+        (dt.date(2027, 1, 1), "2026-12", "December 2026"),
+    ],
+)
+def test_the_default_month_is_the_last_complete_one(warehouse, tmp_path, as_of, slug, label):
+    reports = tmp_path / "reports"
+    result = build_report(warehouse, reports, as_of=as_of)
+    assert result.paths == (reports / f"{slug}.html", reports / "latest.html")
+    assert result.month == dt.date.fromisoformat(f"{slug}-01")
+    assert (reports / "latest.html").read_bytes() == (reports / f"{slug}.html").read_bytes()
+    page = result.paths[0].read_text(encoding="utf-8")
+    assert f"<h1>{label}</h1>" in page
+    assert "(partial:" not in page
+    assert 'class="partial-note"' not in page
+
+
+def test_the_current_month_on_request_is_marked_partial_and_keeps_latest(warehouse, tmp_path):
+    reports = tmp_path / "reports"
+    december_5 = dt.date(2026, 12, 5)
+    build_report(warehouse, reports, as_of=december_5)
+    latest = (reports / "latest.html").read_bytes()
+
+    result = build_report(warehouse, reports, as_of=december_5, month=dt.date(2026, 12, 1))
+
+    assert result.paths == (reports / "2026-12.html",)
+    assert (reports / "latest.html").read_bytes() == latest
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "2026-11.html",
+        "2026-12.html",
+        "latest.html",
+    ]
+    page = result.paths[0].read_text(encoding="utf-8")
+    marked = "December 2026 (partial: 1\N{EN DASH}5 December)"
+    assert f"<h1>{marked}</h1>" in page
+    assert f"<title>Leadership report · {marked} · Outcome Warehouse</title>" in page
+    assert (
+        '<p class="partial-note">Partial month: the figures cover 1\N{EN DASH}5 December only '
+        "and will change until the month ends on 2026-12-31.</p>"
+    ) in page
+    assert f"0 completed in {marked} · " in page
+    # every place that names the month says it is partial
+    assert page.count("December 2026") == page.count(marked) > 3
+
+    # November asked for by name is the default month: it replaces latest.html as the night does
+    november = build_report(warehouse, reports, as_of=december_5, month=dt.date(2026, 11, 30))
+    assert november.paths == (reports / "2026-11.html", reports / "latest.html")
+    assert (reports / "latest.html").read_bytes() == latest
+
+
+def test_a_partial_month_is_marked_wherever_it_is_named(partial_october):
+    result, page = partial_october
+    reports = result.paths[0].parent
+    assert result.paths == (reports / "2026-10.html",)
+    assert sorted(p.name for p in reports.iterdir()) == ["2026-10.html"]
+    assert f"<h1>{PARTIAL_OCTOBER}</h1>" in page
+    assert "Data as of 2026-10-15." in page
+    assert (
+        '<p class="partial-note">Partial month: the figures cover 1\N{EN DASH}15 October only '
+        "and will change until the month ends on 2026-10-31.</p>"
+    ) in page
+    assert f"3 teams · 8 tasks · 4 completed in {PARTIAL_OCTOBER} · 2 outcomes" in page
+    assert figure(page, "completed_in_month") == "4"
+    assert f"Outcome status in {PARTIAL_OCTOBER}</h3>" in page
+    assert f"<h3>{PARTIAL_OCTOBER}</h3>" in section(page, "unlinked")
+    assert f"The 12 months up to {PARTIAL_OCTOBER}, each team" in section(page, "quality")
+    assert f"Outcome Warehouse · report for {PARTIAL_OCTOBER} · data as of 2026-10-15." in page
+    # the title, heading, header line, summary, five sections and footer: none left unmarked
+    assert page.count("October 2026") == page.count(PARTIAL_OCTOBER) == 16

@@ -11,7 +11,10 @@ from pipelines.report.build import build_report
     deps=mart_asset_keys(),
     group_name="report",
     kinds={"html", "plotly"},
-    description="Self-contained HTML report of the run month (and latest.html), from the marts.",
+    description=(
+        "Self-contained HTML report of the last complete month at the run's as-of date, "
+        "copied to latest.html, from the marts."
+    ),
 )
 def leadership_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -40,7 +40,7 @@ def summary_section(context: ReportContext) -> Section:
             Figure(
                 "unlinked_share",
                 format_share(figures.unlinked_throughput_share),
-                f"of {period.label}'s completions reached no outcome",
+                f"of the completions in {period.label} reached no outcome",
             ),
         ]
     )
