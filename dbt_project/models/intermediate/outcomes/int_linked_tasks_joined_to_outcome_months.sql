@@ -5,7 +5,8 @@
 -- the baseline day began (that work is part of the baseline); tasks outside the window and tasks
 -- created after the evaluation day have no row. For tasks in WIP it gives what blocks them: a
 -- blocked status or an open flag at that moment, and their age against the team's cycle-time
--- p85 of the 90 days ending with the evaluation day (as mart_aging_wip does for the as_of day).
+-- p85 of the trailing window (var trailing_window_days) ending with the evaluation day, as
+-- mart_aging_wip does for the as_of day.
 with
 
 outcome_months as (
@@ -201,7 +202,7 @@ flagged_at_evaluation as (
 
 ),
 
--- each team's completions of the 90 days ending with the evaluation day, as for the aging bands
+-- each team's completions of the trailing window ending with the evaluation day (aging bands)
 reference_completions as (
 
     select
@@ -214,7 +215,7 @@ reference_completions as (
         on
             evaluation_day_ends.team = tasks.team
             and evaluation_day_ends.evaluation_day_end_at > tasks.completed_at
-            and {{ dbt.dateadd('day', -90, 'evaluation_day_ends.evaluation_day_end_at') }}
+            and {{ dbt.dateadd('day', -var('trailing_window_days'), 'evaluation_day_ends.evaluation_day_end_at') }}
             <= tasks.completed_at
     where tasks.cycle_time_days is not null
 

@@ -3,7 +3,8 @@
 -- sits. A task is in WIP when the status it was in at the end of the as_of day, in its team's
 -- time zone, is in_progress or waiting. Its age runs from started_at (the commitment point) to
 -- that day end. The aging band places the age against the cycle-time percentiles of the team's
--- completions of the trailing 90 days (completed_at in the 90 days ending with the as_of day):
+-- completions of the trailing window (var trailing_window_days, 90 by default: completed_at in
+-- the days ending with the as_of day):
 -- below_p50, p50_p85, p85_p95, above_p95 (each band includes its lower bound); null when the
 -- team completed nothing with a cycle time in that window.
 with
@@ -87,7 +88,7 @@ reference_completions as (
     where
         tasks.cycle_time_days is not null
         and tasks.completed_at < team_day_ends.as_of_day_end_at
-        and tasks.completed_at >= {{ dbt.dateadd('day', -90, 'team_day_ends.as_of_day_end_at') }}
+        and tasks.completed_at >= {{ dbt.dateadd('day', -var('trailing_window_days'), 'team_day_ends.as_of_day_end_at') }}
 
 ),
 

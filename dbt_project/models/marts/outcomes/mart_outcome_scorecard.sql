@@ -9,7 +9,7 @@
 --   confidence       the lower of the month's mean readiness and mean ownership scores
 -- Task-based areas use the 90 local days ending with the evaluation date because an outcome
 -- completes a handful of tasks a month, too few for a percentile or a rate.
-{%- set trailing_window_days = 90 %}
+{%- set trailing_window_days = var('trailing_window_days') %}
 
 with
 
