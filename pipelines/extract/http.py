@@ -137,7 +137,7 @@ class ApiClient:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ExtractError(
                 f"could not reach {self.tracker.name} at {self.base_url} after "
-                f"{self.policy.attempts} attempts: {_first_line(_root_cause(exc))}"
+                f"{self.policy.attempts} attempts: {_one_line(_root_cause(exc))}"
             ) from None
 
     def describe(self, response: requests.Response | None) -> str:
@@ -247,7 +247,7 @@ def api_error_text(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return _first_line(response.text or "")[:ERROR_TEXT_CHARS]
+        return _one_line(response.text or "")[:ERROR_TEXT_CHARS]
     messages: list[str] = []
     if isinstance(body, dict):
         for message in body.get("errorMessages") or []:
@@ -260,7 +260,7 @@ def api_error_text(response: requests.Response) -> str:
         if isinstance(body.get("message"), str):
             messages.append(body["message"])
     text = "; ".join(messages) if messages else json.dumps(body)
-    return _first_line(text)[:ERROR_TEXT_CHARS]
+    return _one_line(text)[:ERROR_TEXT_CHARS]
 
 
 def mask_account(account: str) -> str:
@@ -275,6 +275,6 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _first_line(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text
+def _one_line(value: object) -> str:
+    """Any text on one line: an error message must fit one line of a terminal or a log."""
+    return " ".join(str(value).split())

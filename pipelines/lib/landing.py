@@ -222,3 +222,11 @@ def pull_manifest_of(file: LandingFile) -> PullManifest | None:
     if file.relative_path.count("/") < 2:
         return None
     return read_manifest(file.path.parent)
+
+
+def pull_detail(file: LandingFile, name: str) -> str | None:
+    """A text detail of the pull a file belongs to (a GitHub repository, a Linear team), from its
+    manifest; None for a file exported by hand or a manifest without it."""
+    manifest = pull_manifest_of(file)
+    value = manifest.details.get(name) if manifest else None
+    return value if isinstance(value, str) else None

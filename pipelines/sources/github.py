@@ -53,7 +53,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from pipelines.lib.landing import LandingFile, pull_manifest_of
+from pipelines.lib.landing import LandingFile, pull_detail
 from pipelines.lib.pseudonymize import normalize_identity
 from pipelines.sources import SOURCE_GITHUB, FileRejectedError
 from pipelines.sources.pages import (
@@ -128,9 +128,7 @@ class GitHubStager(PageStager):
 
     def add_file(self, rows: PageRows, file: LandingFile) -> None:
         payload = read_issues_page(file.path)
-        manifest = pull_manifest_of(file)
-        repo = manifest.details.get("repo") if manifest else None
-        rows.add_page(payload, repo if isinstance(repo, str) else None)
+        rows.add_page(payload, pull_detail(file, "repo"))
 
 
 class _BoardState:

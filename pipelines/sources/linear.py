@@ -42,7 +42,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pipelines.lib.landing import LandingFile, pull_manifest_of
+from pipelines.lib.landing import LandingFile, pull_detail
 from pipelines.lib.pseudonymize import normalize_identity
 from pipelines.sources import SOURCE_LINEAR, FileRejectedError
 from pipelines.sources.pages import (
@@ -94,9 +94,7 @@ class LinearStager(PageStager):
 
     def add_file(self, rows: PageRows, file: LandingFile) -> None:
         payload = read_linear_page(file.path)
-        manifest = pull_manifest_of(file)
-        team = manifest.details.get("team") if manifest else None
-        rows.add_page(payload, team if isinstance(team, str) else None)
+        rows.add_page(payload, pull_detail(file, "team"))
 
 
 class _RowBuilder(PageRows):
