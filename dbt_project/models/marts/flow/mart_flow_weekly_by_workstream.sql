@@ -130,7 +130,7 @@ workstream_weeks as (
 
 ),
 
-completions as (
+completed as (
 
     select
         workstream_id,
@@ -138,133 +138,27 @@ completions as (
         flow_item_type,
         lead_time_days,
         cycle_time_days,
-        -- whole microseconds, summed exactly whatever the order of addition
-        {{ days_to_microseconds('cycle_time_days') }} as cycle_time_microseconds,
-        case
-            when cycle_time_days is not null then {{ days_to_microseconds('active_time_days') }}
-        end as active_time_microseconds,
-        {{ days_to_microseconds('blocked_time_days') }} as blocked_time_microseconds
+        active_time_days,
+        blocked_time_days
 
     from workstream_tasks_in_local_time
     where is_completed
 
 ),
 
-weekly_completions as (
+started as (
 
     select
         workstream_id,
-        week_start,
-        count(*) as throughput,
-        {{ flow_time_percentiles() }},
-        sum(active_time_microseconds) as active_time_microseconds,
-        sum(cycle_time_microseconds) as cycle_time_microseconds,
-        sum(blocked_time_microseconds) as blocked_time_microseconds,
-        sum(case when flow_item_type = 'feature' then 1 else 0 end) as feature_throughput,
-        sum(case when flow_item_type = 'defect' then 1 else 0 end) as defect_throughput,
-        sum(case when flow_item_type = 'debt' then 1 else 0 end) as debt_throughput,
-        sum(case when flow_item_type = 'risk' then 1 else 0 end) as risk_throughput
-
-    from completions
-    group by workstream_id, week_start
-
-),
-
-trailing_completions as (
-
-    select
-        workstream_weeks.workstream_id,
-        workstream_weeks.week_start,
-        {{ flow_time_percentiles('_trailing_12w') }}
-
-    from workstream_weeks
-    inner join completions
-        on
-            workstream_weeks.workstream_id = completions.workstream_id
-            and workstream_weeks.week_start >= completions.week_start
-            and workstream_weeks.week_start < {{ dbt.dateadd('week', 12, 'completions.week_start') }}
-    group by workstream_weeks.workstream_id, workstream_weeks.week_start
-
-),
-
-weekly_arrivals as (
-
-    select
-        workstream_id,
-        started_week_start as week_start,
-        count(*) as arrivals
+        started_week_start as week_start
 
     from workstream_tasks_in_local_time
     where started_at is not null
-    group by workstream_id, started_week_start
 
 ),
 
-final as (
-
-    select
-        -- keys
-        workstream_weeks.week_start,
-        workstream_weeks.workstream_id,
-
-        -- flow
-        cast(coalesce(weekly_completions.throughput, 0) as bigint) as throughput,
-        cast(coalesce(weekly_arrivals.arrivals, 0) as bigint) as arrivals,
-        cast(
-            coalesce(weekly_arrivals.arrivals, 0) - coalesce(weekly_completions.throughput, 0)
-            as bigint
-        ) as net_flow,
-
-        -- lead and cycle time percentiles, in days
-        weekly_completions.lead_time_p50_days,
-        weekly_completions.lead_time_p85_days,
-        weekly_completions.lead_time_p95_days,
-        weekly_completions.cycle_time_p50_days,
-        weekly_completions.cycle_time_p85_days,
-        weekly_completions.cycle_time_p95_days,
-        trailing_completions.lead_time_p50_days_trailing_12w,
-        trailing_completions.lead_time_p85_days_trailing_12w,
-        trailing_completions.lead_time_p95_days_trailing_12w,
-        trailing_completions.cycle_time_p50_days_trailing_12w,
-        trailing_completions.cycle_time_p85_days_trailing_12w,
-        trailing_completions.cycle_time_p95_days_trailing_12w,
-
-        -- work in progress and efficiency
-        cast(workstream_weeks.avg_daily_wip as double) as avg_daily_wip,
-        case
-            when weekly_completions.cycle_time_microseconds > 0
-                then
-                    cast(weekly_completions.active_time_microseconds as double)
-                    / weekly_completions.cycle_time_microseconds
-        end as flow_efficiency,
-
-        -- flow distribution
-        cast(coalesce(weekly_completions.feature_throughput, 0) as bigint) as feature_throughput,
-        cast(coalesce(weekly_completions.defect_throughput, 0) as bigint) as defect_throughput,
-        cast(coalesce(weekly_completions.debt_throughput, 0) as bigint) as debt_throughput,
-        cast(coalesce(weekly_completions.risk_throughput, 0) as bigint) as risk_throughput,
-        {% for flow_item_type in ['feature', 'defect', 'debt', 'risk'] -%}
-            cast(weekly_completions.{{ flow_item_type }}_throughput as double)
-            / nullif(weekly_completions.throughput, 0) as {{ flow_item_type }}_share,
-        {% endfor %}
-        -- blocked time carried by the week's completions
-        {{ microseconds_to_days('coalesce(weekly_completions.blocked_time_microseconds, 0)') }}
-            as blocked_days
-
-    from workstream_weeks
-    left join weekly_completions
-        on
-            workstream_weeks.workstream_id = weekly_completions.workstream_id
-            and workstream_weeks.week_start = weekly_completions.week_start
-    left join trailing_completions
-        on
-            workstream_weeks.workstream_id = trailing_completions.workstream_id
-            and workstream_weeks.week_start = trailing_completions.week_start
-    left join weekly_arrivals
-        on
-            workstream_weeks.workstream_id = weekly_arrivals.workstream_id
-            and workstream_weeks.week_start = weekly_arrivals.week_start
-
-)
+{{ weekly_flow_measures(
+    key='workstream_id', weeks='workstream_weeks', completed='completed', started='started'
+) }}
 
 select * from final
