@@ -112,11 +112,11 @@ final as (
         trailing_completions.cycle_time_p95_days_trailing_12w,
 
         -- work in progress and efficiency
-        cast({{ weeks }}.avg_daily_wip as double) as avg_daily_wip,
+        cast({{ weeks }}.avg_daily_wip as {{ type_double() }}) as avg_daily_wip,
         case
             when weekly_completions.cycle_time_microseconds > 0
                 then
-                    cast(weekly_completions.active_time_microseconds as double)
+                    cast(weekly_completions.active_time_microseconds as {{ type_double() }})
                     / weekly_completions.cycle_time_microseconds
         end as flow_efficiency,
 
@@ -126,7 +126,7 @@ final as (
         cast(coalesce(weekly_completions.debt_throughput, 0) as bigint) as debt_throughput,
         cast(coalesce(weekly_completions.risk_throughput, 0) as bigint) as risk_throughput,
         {% for flow_item_type in ['feature', 'defect', 'debt', 'risk'] -%}
-            cast(weekly_completions.{{ flow_item_type }}_throughput as double)
+            cast(weekly_completions.{{ flow_item_type }}_throughput as {{ type_double() }})
             / nullif(weekly_completions.throughput, 0) as {{ flow_item_type }}_share,
         {% endfor %}
         -- blocked time carried by the week's completions

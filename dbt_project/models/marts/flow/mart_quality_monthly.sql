@@ -86,7 +86,7 @@ final as (
         cast(coalesce(monthly_completions.throughput, 0) as bigint) as throughput,
         cast(coalesce(monthly_completions.reopened_completions, 0) as bigint)
             as reopened_completions,
-        cast(monthly_completions.reopened_completions as double)
+        cast(monthly_completions.reopened_completions as {{ type_double() }})
         / nullif(monthly_completions.throughput, 0) as rework_rate,
 
         -- defect escape
@@ -95,12 +95,12 @@ final as (
             as escaped_bugs_created,
         cast(coalesce(monthly_bugs_created.bugs_created_without_origin, 0) as bigint)
             as bugs_created_without_origin,
-        cast(monthly_bugs_created.escaped_bugs_created as double)
+        cast(monthly_bugs_created.escaped_bugs_created as {{ type_double() }})
         / nullif(monthly_bugs_created.bugs_created, 0) as defect_escape_rate,
 
         -- bug share of throughput
         cast(coalesce(monthly_completions.bug_completions, 0) as bigint) as bug_completions,
-        cast(monthly_completions.bug_completions as double)
+        cast(monthly_completions.bug_completions as {{ type_double() }})
         / nullif(monthly_completions.throughput, 0) as bug_share
 
     from team_months
