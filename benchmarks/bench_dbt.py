@@ -39,8 +39,8 @@ from pathlib import Path
 
 from pipelines.demo import generate_demo
 from pipelines.lib.duckdb_connection import connection
-from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
+from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO / "dbt_project"

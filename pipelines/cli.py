@@ -155,8 +155,8 @@ def ingest(
     Nothing is published: the scratch file is <warehouse>/ingest/warehouse.duckdb.
     """
     from pipelines.lib.duckdb_connection import connection
-    from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
+    from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
     try:
         key = pseudonym_key_from_env(demo=False)
