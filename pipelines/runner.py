@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.lib.layout import WarehouseLayout
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
 # Failing rows are printed under their check's name, indented past the check's own line.
@@ -75,7 +77,7 @@ def run_nightly(
     }
     outcome: dict[str, object] = {}
 
-    log_file = warehouse_dir / "logs" / f"{run_id}.log"
+    log_file = WarehouseLayout(warehouse_dir).log_file(run_id)
     log_file.parent.mkdir(parents=True, exist_ok=True)
 
     def execute() -> None:

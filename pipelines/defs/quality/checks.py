@@ -58,7 +58,7 @@ def _suite_check(table_name: str) -> dg.AssetChecksDefinition:
     def suite_check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        previous = published_row_counts(warehouse.serving_file).get(table_name)
+        previous = published_row_counts(warehouse.layout.serving_file).get(table_name)
         with connection(warehouse.build_file(context), read_only=True) as con:
             result = validate_raw_table(
                 con, table_name, as_of=run_as_of(context), previous_rows=previous
