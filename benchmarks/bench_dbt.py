@@ -38,14 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.demo import generate_demo
+from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import DATABASE_FILE_NAME
 from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
 from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
 REPO = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO / "dbt_project"
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 END_DATE = dt.date(2026, 10, 31)
 RUN_ID = "bench-dbt"
 SLOWEST_NODES = 10

@@ -23,10 +23,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.defs.checks import failing_rows_of
 from pipelines.defs.resources import WAREHOUSE_TAG
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
-from pipelines.runner import failing_rows_of
 
 UNMAPPED_STATUSES_TABLE = "audit.assert_every_status_is_mapped"
 

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +136,8 @@ def run_nightly(
 def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) -> None:
     import dagster as dg
 
+    from pipelines.defs.checks import failing_rows_of
+
     event = entry.dagster_event
     if event is None:
         return
@@ -157,16 +159,6 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
             if rows is not None:
                 summary.failing_rows[name] = rows
             on_event(f"check_{severity}", check_report(name, rows))
-
-
-def failing_rows_of(metadata: Mapping[str, object]) -> str | None:
-    """What a failed check shows under its name: the failing rows a dbt check carries (see
-    ``pipelines.defs.dbt.assets``) or the failed expectations of a Great Expectations suite."""
-    for key in ("failing_rows", "failing_expectations"):
-        value = metadata.get(key)
-        if value is not None:
-            return str(getattr(value, "value", value))
-    return None
 
 
 def check_report(name: str, failing_rows: str | None) -> str:

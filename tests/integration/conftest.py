@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.demo.generator import generate_demo
+from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.runner import RunSummary, run_nightly
 

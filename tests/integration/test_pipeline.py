@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.defs.dbt.assets import DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 
