@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipelines.lib.failing_rows import (
     FAILING_ROWS_SHOWN,
@@ -27,7 +26,11 @@ from pipelines.lib.failing_rows import (
     read_failing_rows,
     stored_failures_tables,
 )
-from pipelines.lib.quality import SuiteResult
+
+if TYPE_CHECKING:
+    # `owh check` and `owh run` read check metadata through this module: neither dbt nor Great
+    # Expectations is imported for them, which would take seconds
+    from pipelines.lib.quality import SuiteResult
 
 # Metadata entries of a failed check that show what failed: a dbt test's stored rows, a suite's
 # failed expectations.
@@ -46,6 +49,8 @@ def attach_failing_rows(
     the stream; the held-back results are yielded first, then the error is raised again, so the
     step still fails.
     """
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
     stored = stored_failures_tables(manifest)
     held_back: list[dg.AssetCheckResult] = []
     dbt_error: DagsterDbtCliRuntimeError | None = None
