@@ -32,7 +32,7 @@ run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, repo
 
 test: env ## Run every test (pytest on two workers: unit, dbt unit tests, integration)
 	@# parse the dbt project once, before two test workers would both find no manifest
-	$(BIN)/python -c "from pipelines.defs.dbt.assets import ensure_manifest; ensure_manifest()"
+	$(BIN)/python -c "from pipelines.lib.dbt_project import ensure_manifest; ensure_manifest()"
 	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
 test-fast: env ## Run the unit tests only

@@ -38,16 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.demo import generate_demo
+from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.lib.duckdb_connection import connection
-from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
+from pipelines.lib.layout import DATABASE_FILE_NAME
 from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
+from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
 REPO = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO / "dbt_project"
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 END_DATE = dt.date(2026, 10, 31)
-# dbt views name the catalog after the file, so the file keeps the pipeline's name.
-DATABASE_NAME = "warehouse.duckdb"
 RUN_ID = "bench-dbt"
 SLOWEST_NODES = 10
 # ru_maxrss is in KiB on Linux and in bytes on macOS.
@@ -205,7 +203,8 @@ def measure_size(tasks: int, seed: int, threads: int) -> SizeResult:
     scratch = REPO / "bench" / "dbt" / str(tasks)
     scratch.mkdir(parents=True, exist_ok=True)
     landing = scratch / "landing"
-    database = scratch / DATABASE_NAME
+    # dbt views name the catalog after the file, so the file keeps the pipeline's name.
+    database = scratch / DATABASE_FILE_NAME
     generate_seconds = generate_landing(landing, tasks, seed)
     transitions, ingest_seconds = ingest_landing(landing, database)
     build = run_dbt_build(database, scratch, threads)

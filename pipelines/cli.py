@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipelines.lib.layout import WarehouseLayout
+
 app = typer.Typer(
     help="Outcome Warehouse: flow metrics joined to the outcomes the work is meant to move.",
     no_args_is_help=True,
@@ -86,9 +88,10 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
     )
     summary = run_nightly(landing, warehouse, as_of=as_of, demo=demo, on_event=_print_event)
     if summary.success:
+        layout = WarehouseLayout(warehouse)
         console.print(
-            f"[green bold]Published[/green bold] {warehouse / 'warehouse.duckdb'}, "
-            f"{warehouse / 'marts'}/*.parquet and {warehouse / 'reports' / 'latest.html'} "
+            f"[green bold]Published[/green bold] {layout.serving_file}, "
+            f"{layout.marts_dir}/*.parquet and {layout.reports_dir / 'latest.html'} "
             f"in {summary.seconds:.0f} s (run {summary.run_id})."
         )
         return
@@ -155,15 +158,15 @@ def ingest(
     Nothing is published: the scratch file is <warehouse>/ingest/warehouse.duckdb.
     """
     from pipelines.lib.duckdb_connection import connection
-    from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
+    from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
     try:
         key = pseudonym_key_from_env(demo=False)
     except MissingPseudonymKeyError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    scratch = warehouse / "ingest" / "warehouse.duckdb"
+    scratch = WarehouseLayout(warehouse).ingest_scratch_file
     scratch.parent.mkdir(parents=True, exist_ok=True)
     scratch.unlink(missing_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -340,7 +343,8 @@ def report(
     from pipelines.report.build import build_report
     from pipelines.report.period import ReportPeriod
 
-    serving = warehouse / "warehouse.duckdb"
+    layout = WarehouseLayout(warehouse)
+    serving = layout.serving_file
     if not serving.exists():
         console.print(f"[red]error:[/red] no published warehouse at {serving}: run `owh run` first")
         raise typer.Exit(2)
@@ -351,7 +355,7 @@ def report(
     except ValueError as refused:
         console.print(f"[red]error:[/red] {refused}")
         raise typer.Exit(2) from None
-    result = build_report(serving, warehouse / "reports", as_of=report_as_of, month=period.month)
+    result = build_report(serving, layout.reports_dir, as_of=report_as_of, month=period.month)
     for path in result.paths:
         console.print(f"[green]✓[/green] {path}")
     if period.is_partial:

@@ -23,9 +23,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.defs.resources import WAREHOUSE_FILE_NAME, WAREHOUSE_TAG
+from pipelines.defs.checks import failing_rows_of
+from pipelines.defs.resources import WAREHOUSE_TAG
 from pipelines.lib.duckdb_connection import connection
-from pipelines.runner import failing_rows_of
+from pipelines.lib.layout import WarehouseLayout
 
 UNMAPPED_STATUSES_TABLE = "audit.assert_every_status_is_mapped"
 
@@ -79,7 +80,7 @@ def findings_of_last_run(instance: dg.DagsterInstance, warehouse_dir: Path) -> F
     run = record.dagster_run
     failed, warned, evaluated = _check_findings(instance, run.run_id)
     published = run.status == dg.DagsterRunStatus.SUCCESS
-    database_file = _database_file(warehouse_dir.resolve(), run, published)
+    database_file = _database_file(WarehouseLayout(warehouse_dir.resolve()), run, published)
     quarantine, unmapped = _file_findings(database_file)
     return Findings(
         run_id=run.run_id,
@@ -128,12 +129,12 @@ def _by_name(finding: CheckFinding) -> str:
     return finding.name
 
 
-def _database_file(warehouse_dir: Path, run: dg.DagsterRun, published: bool) -> Path | None:
+def _database_file(layout: WarehouseLayout, run: dg.DagsterRun, published: bool) -> Path | None:
     """The build file a run left behind, else (for a published run) the serving file."""
-    build_file = warehouse_dir / "build" / (run.root_run_id or run.run_id) / WAREHOUSE_FILE_NAME
+    build_file = layout.build_file(run.root_run_id or run.run_id)
     if build_file.exists():
         return build_file
-    serving = warehouse_dir / WAREHOUSE_FILE_NAME
+    serving = layout.serving_file
     return serving if published and serving.exists() else None
 
 

@@ -12,9 +12,11 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelines.lib.layout import WarehouseLayout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -75,7 +77,7 @@ def run_nightly(
     }
     outcome: dict[str, object] = {}
 
-    log_file = warehouse_dir / "logs" / f"{run_id}.log"
+    log_file = WarehouseLayout(warehouse_dir).log_file(run_id)
     log_file.parent.mkdir(parents=True, exist_ok=True)
 
     def execute() -> None:
@@ -134,6 +136,8 @@ def run_nightly(
 def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) -> None:
     import dagster as dg
 
+    from pipelines.defs.checks import failing_rows_of
+
     event = entry.dagster_event
     if event is None:
         return
@@ -155,16 +159,6 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
             if rows is not None:
                 summary.failing_rows[name] = rows
             on_event(f"check_{severity}", check_report(name, rows))
-
-
-def failing_rows_of(metadata: Mapping[str, object]) -> str | None:
-    """What a failed check shows under its name: the failing rows a dbt check carries (see
-    ``pipelines.defs.dbt.assets``) or the failed expectations of a Great Expectations suite."""
-    for key in ("failing_rows", "failing_expectations"):
-        value = metadata.get(key)
-        if value is not None:
-            return str(getattr(value, "value", value))
-    return None
 
 
 def check_report(name: str, failing_rows: str | None) -> str:

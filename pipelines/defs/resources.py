@@ -1,9 +1,9 @@
 """The warehouse resource: where a run reads landing files, builds, and publishes.
 
-Each run builds a fresh DuckDB file in ``<warehouse>/build/<run id>/warehouse.duckdb`` (the same
-basename as the serving file: dbt-duckdb names the catalog after it) and publishes it only after
-every check passed. A re-execution of a failed run continues in the build folder of the run it
-re-executes (its root run), so retrying a step never starts from an empty file.
+Each run builds a fresh DuckDB file in its build folder (``WarehouseLayout.build_file``: the same
+basename as the serving file, since dbt-duckdb names the catalog after it) and publishes it only
+after every check passed. A re-execution of a failed run continues in the build folder of the run
+it re-executes (its root run), so retrying a step never starts from an empty file.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.pseudonymize import pseudonym_key_from_env
 
-WAREHOUSE_FILE_NAME = "warehouse.duckdb"
 # Every asset and check that writes the build file runs in this pool, limited to one at a time in
 # dagster_home/dagster.yaml: DuckDB allows one writing process per file.
 WRITER_POOL = "duckdb_writer"
@@ -50,22 +50,13 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.warehouse_dir).resolve()
 
     @property
-    def serving_file(self) -> Path:
-        return self.warehouse_path / WAREHOUSE_FILE_NAME
-
-    @property
-    def marts_dir(self) -> Path:
-        return self.warehouse_path / "marts"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.warehouse_path / "reports"
-
-    def build_dir(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
-        return self.warehouse_path / "build" / build_id(context)
+    def layout(self) -> WarehouseLayout:
+        """The files of the warehouse folder: serving file, build folders, releases, reports."""
+        return WarehouseLayout(self.warehouse_path)
 
     def build_file(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
-        return self.build_dir(context) / WAREHOUSE_FILE_NAME
+        """The build file of the run (of its root run, for a re-execution)."""
+        return self.layout.build_file(build_id(context))
 
 
 def build_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:

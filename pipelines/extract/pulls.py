@@ -31,11 +31,11 @@ from typing import Any
 
 from pipelines.extract.http import ExtractError
 from pipelines.lib.landing import MANIFEST_NAME, PullManifest
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.sources.pages import parse_timestamp
 
 PARTIAL_SUFFIX = ".partial"
 PULL_ID_FORMAT = "%Y%m%dT%H%M%SZ"
-CURSOR_FOLDER = "extract"
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ class CursorStore:
     """The high-water marks of the pulls, one small JSON file per source and scope."""
 
     def __init__(self, warehouse_dir: Path):
-        self.folder = Path(warehouse_dir) / CURSOR_FOLDER
+        self.folder = WarehouseLayout(Path(warehouse_dir)).cursors_dir
 
     def path(self, source: str, scope: str) -> Path:
         return self.folder / f"{source}-{scope_key(scope)}.json"

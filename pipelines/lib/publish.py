@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.layout import WarehouseLayout
 
 MARTS_SCHEMA = "marts"
 
@@ -114,20 +115,22 @@ def probe_readable(database_file: Path) -> int:
     return len(relations)
 
 
-MARTS_LINK = "marts"
-RELEASES_DIR = "releases"
+BEFORE_RELEASES = "before-releases"
 
 
 def swap_in(
-    sealed: SealedBuild, warehouse_dir: Path, *, report_files: tuple[Path, ...] = ()
+    sealed: SealedBuild, layout: WarehouseLayout, *, report_files: tuple[Path, ...] = ()
 ) -> PublishResult:
     """Atomically switch the serving marts, DuckDB file and reports to the sealed build."""
-    reports_dir = warehouse_dir / "reports"
-    releases = warehouse_dir / RELEASES_DIR
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    releases.mkdir(parents=True, exist_ok=True)
+    if sealed.build_file.name != layout.serving_file.name:
+        raise PublishError(
+            f"{sealed.build_file} is not named {layout.serving_file.name}: its catalog would "
+            "change name in the rename"
+        )
+    layout.reports_dir.mkdir(parents=True, exist_ok=True)
+    layout.releases_dir.mkdir(parents=True, exist_ok=True)
     for path in (sealed.build_file, *sealed.parquet_files, *report_files):
-        if path.stat().st_dev != warehouse_dir.stat().st_dev:
+        if path.stat().st_dev != layout.root.stat().st_dev:
             raise PublishError(f"{path} is on another filesystem: the rename would not be atomic")
     parquet_dirs = {p.parent for p in sealed.parquet_files}
     if len(parquet_dirs) != 1:
@@ -135,39 +138,38 @@ def swap_in(
 
     # a name of its own per publish, so that no attempt ever writes into a served release
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    release = releases / f"{stamp}-{sealed.build_file.parent.name}"
-    release.mkdir()
-    os.replace(parquet_dirs.pop(), release / MARTS_LINK)
-    previous = _point_marts_link_at(warehouse_dir, release / MARTS_LINK)
+    release = f"{stamp}-{sealed.build_file.parent.name}"
+    layout.release_dir(release).mkdir()
+    os.replace(parquet_dirs.pop(), layout.release_marts_dir(release))
+    previous = _point_marts_link_at(layout, release)
 
-    serving_file = warehouse_dir / sealed.build_file.name
-    os.replace(sealed.build_file, serving_file)
+    os.replace(sealed.build_file, layout.serving_file)
 
     published_reports = []
     for report in report_files:
-        target = reports_dir / report.name
+        target = layout.reports_dir / report.name
         os.replace(report, target)
         published_reports.append(target)
-    _remove_old_releases(releases, keep={release, previous})
-    published_parquet = tuple(warehouse_dir / MARTS_LINK / p.name for p in sealed.parquet_files)
-    return PublishResult(serving_file, published_parquet, tuple(published_reports))
+    _remove_old_releases(layout.releases_dir, keep={layout.release_dir(release), previous})
+    published_parquet = tuple(layout.marts_dir / p.name for p in sealed.parquet_files)
+    return PublishResult(layout.serving_file, published_parquet, tuple(published_reports))
 
 
-def _point_marts_link_at(warehouse_dir: Path, marts: Path) -> Path | None:
+def _point_marts_link_at(layout: WarehouseLayout, release: str) -> Path | None:
     """Replace the ``marts`` symlink in one rename (a relative link: the folder may move);
     return the release it pointed at before, if any."""
-    link = warehouse_dir / MARTS_LINK
+    link = layout.marts_dir
     previous = link.resolve().parent if link.is_symlink() else None
     if link.is_dir() and not link.is_symlink():
         # a warehouse published before releases existed: its folder becomes a release once
-        previous = warehouse_dir / RELEASES_DIR / "before-releases"
+        previous = layout.release_dir(BEFORE_RELEASES)
         shutil.rmtree(previous, ignore_errors=True)
         previous.mkdir(parents=True)
-        os.replace(link, previous / MARTS_LINK)
-    for leftover in warehouse_dir.glob(f".{MARTS_LINK}.*"):  # of a publish killed here
+        os.replace(link, layout.release_marts_dir(BEFORE_RELEASES))
+    for leftover in link.parent.glob(f".{link.name}.*"):  # of a publish killed here
         leftover.unlink()
-    staged = warehouse_dir / f".{MARTS_LINK}.{marts.parent.name}"
-    staged.symlink_to(marts.relative_to(warehouse_dir))
+    staged = link.with_name(f".{link.name}.{release}")
+    staged.symlink_to(layout.release_marts_dir(release).relative_to(link.parent))
     os.replace(staged, link)
     return previous
 

@@ -9,7 +9,7 @@ its expectations from one place:
 - a row's key is unique among the distinct rows of one file: the same key twice in a file with
   different content is a conflict (a later file re-sending a row is a correction, and staging
   keeps the last one). Ingestion already moves such rows to ``raw.quarantine``
-  (``pipelines.lib.ingest``), so this expectation is a second guard: it fails only if a
+  (``pipelines.sources.ingest``), so this expectation is a second guard: it fails only if a
   conflict got past ingestion;
 - timestamps and dates are plausible: from ``EARLIEST_PLAUSIBLE`` to the day after ``as_of``
   for events (nothing can have happened later), to ``PLANNING_HORIZON_YEARS`` after it for the

@@ -8,7 +8,7 @@ The tables and the landing layout are described in docs/input-contract.md.
 - ``linear``: Linear GraphQL ``issues`` pages with their history (``linear/<pull id>/page-*.json``);
 - ``canonical``: the canonical tables themselves as CSV or Parquet (``tasks/*.csv``, ...).
 
-The contract every adapter keeps, so that ``pipelines.lib.ingest`` can orchestrate them alike:
+The contract every adapter keeps, so that ``pipelines.sources.ingest`` can orchestrate them alike:
 
 - an adapter reads one file and appends its rows to the **staging** tables (temporary tables
   named ``owh_staged_<raw table>`` and ``owh_staged_quarantine``, shaped exactly like ``raw.*``);

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.demo.generator import generate_demo
+from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.runner import RunSummary, run_nightly
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"
@@ -21,7 +22,7 @@ DEMO_TASKS = 600
 
 
 def published(warehouse: Path) -> Path:
-    return warehouse / "warehouse.duckdb"
+    return WarehouseLayout(warehouse).serving_file
 
 
 @pytest.fixture(scope="session")

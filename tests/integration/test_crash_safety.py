@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
 from pipelines.runner import run_nightly
 
@@ -79,8 +80,8 @@ def served_files(warehouse: Path) -> dict[str, str]:
     """Digest of every file a reader is served: the DuckDB file, the Parquet marts, the reports."""
     files = [
         published(warehouse),
-        *sorted((warehouse / "marts").glob("*.parquet")),
-        *sorted((warehouse / "reports").glob("*.html")),
+        *sorted(WarehouseLayout(warehouse).marts_dir.glob("*.parquet")),
+        *sorted(WarehouseLayout(warehouse).reports_dir.glob("*.html")),
     ]
     return {
         str(p.relative_to(warehouse)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
@@ -127,12 +128,13 @@ def models_being_built(warehouse: Path, since: float) -> bool:
     console output to logs/<run id>.log)."""
     return any(
         len(MODEL_CREATED.findall(log.read_text())) >= MODELS_BEFORE_KILL
-        for log in new_files("logs/*.log", warehouse, since)
+        for log in new_files("*.log", WarehouseLayout(warehouse).logs_dir, since)
     )
 
 
 def dbt_log(warehouse: Path, since: float) -> str:
-    return "".join(log.read_text() for log in new_files("logs/*.log", warehouse, since))
+    logs = new_files("*.log", WarehouseLayout(warehouse).logs_dir, since)
+    return "".join(log.read_text() for log in logs)
 
 
 def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
@@ -167,7 +169,7 @@ def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
         assert len(MODEL_CREATED.findall(log)) >= MODELS_BEFORE_KILL
         assert BUILD_DONE not in log
         assert served_files(warehouse) == before
-        killed_builds = [p.name for p in (warehouse / "build").iterdir()]
+        killed_builds = [p.name for p in WarehouseLayout(warehouse).builds_dir.iterdir()]
         assert len(killed_builds) == 1
 
         monkeypatch.setenv("TZ", "Pacific/Auckland")
@@ -186,7 +188,7 @@ def test_a_run_killed_in_its_build_changes_nothing_and_the_next_run_succeeds(
     assert after.pop("warehouse.duckdb") != before.pop("warehouse.duckdb")  # a new file
     assert after == before
     # the killed run's folder stays a day (a run in progress must not lose its build), no longer
-    assert [p.name for p in (warehouse / "build").iterdir()] == killed_builds
+    assert [p.name for p in WarehouseLayout(warehouse).builds_dir.iterdir()] == killed_builds
 
     seen = [json.loads(line) for line in observations.read_text().splitlines()]
     errors = [s["error"] for s in seen if "error" in s]

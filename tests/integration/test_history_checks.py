@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt.assets import read_failing_rows
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.failing_rows import read_failing_rows
 
 from .conftest import published, run_dbt
 

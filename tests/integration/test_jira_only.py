@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.layout import WarehouseLayout
 
 from .conftest import DEMO_END, published
 
@@ -33,8 +34,8 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def digests(warehouse: Path) -> dict[str, str]:
     files = [
         published(warehouse),
-        *sorted((warehouse / "marts").glob("*.parquet")),
-        *sorted((warehouse / "reports").glob("*.html")),
+        *sorted(WarehouseLayout(warehouse).marts_dir.glob("*.parquet")),
+        *sorted(WarehouseLayout(warehouse).reports_dir.glob("*.html")),
     ]
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
@@ -49,7 +50,7 @@ def test_jira_only_landing_builds_every_mart(jira_only_run):
     ]
     assert query(warehouse, "select count(*) from marts.mart_outcome_progress") == [(0,)]
     assert query(warehouse, "select count(*) from marts.dim_outcomes") == [(0,)]
-    assert (warehouse / "reports" / "latest.html").exists()
+    assert (WarehouseLayout(warehouse).reports_dir / "latest.html").exists()
 
 
 GHOST_TRANSITION = (

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.defs.dbt.assets import DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.layout import WarehouseLayout
 
 from .conftest import published
 
@@ -66,10 +67,11 @@ def test_demo_run_publishes_warehouse_parquet_and_report(demo_run):
         )
     }
     assert tables >= MARTS
-    assert {p.stem for p in (warehouse / "marts").glob("*.parquet")} == tables
-    assert (warehouse / "reports" / "latest.html").exists()
-    assert (warehouse / "reports" / "2026-10.html").exists()
-    assert not (warehouse / "build").exists() or not any((warehouse / "build").iterdir())
+    layout = WarehouseLayout(warehouse)
+    assert {p.stem for p in layout.marts_dir.glob("*.parquet")} == tables
+    assert (layout.reports_dir / "latest.html").exists()
+    assert (layout.reports_dir / "2026-10.html").exists()
+    assert not layout.builds_dir.exists() or not any(layout.builds_dir.iterdir())
 
 
 def test_owh_check_reports_the_clean_demo_run(demo_run):
@@ -180,7 +182,7 @@ def test_no_email_address_is_published_or_logged(demo_run):
             assert hits == 0, f"{schema}.{table}.{column} holds e-mail addresses"
 
     logs = [
-        *(warehouse / "logs").rglob("*"),
+        *WarehouseLayout(warehouse).logs_dir.rglob("*"),
         *Path(os.environ["DAGSTER_HOME"]).rglob("*"),
         *(DBT_PROJECT_DIR / "logs").rglob("*"),
     ]

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.runner import run_nightly
 
 from .conftest import DEMO_END, published
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
 
 
 def digests(warehouse: Path) -> dict[str, str]:
-    files = [published(warehouse), *sorted((warehouse / "marts").glob("*.parquet"))]
+    files = [published(warehouse), *sorted(WarehouseLayout(warehouse).marts_dir.glob("*.parquet"))]
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -62,7 +63,8 @@ def test_broken_raw_tables_fail_their_suites_and_nothing_is_published(demo_run, 
     )
     assert "marketing" not in kpi_suite + units  # counts, never values
     # dbt never started: the run's build file has its raw tables and nothing built from them
-    with connection(copy / "build" / result.run_id / "warehouse.duckdb", read_only=True) as con:
+    build_file = WarehouseLayout(copy).build_file(result.run_id)
+    with connection(build_file, read_only=True) as con:
         schemas = {
             name
             for (name,) in con.execute(

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from pipelines.lib.duckdb_connection import connect
-from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 from pipelines.lib.pseudonymize import pseudonym
+from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
 CANONICAL = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "canonical"
 KEY = b"canonical-loader-test-key"

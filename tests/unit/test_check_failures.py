@@ -1,4 +1,5 @@
-"""Failed dbt checks carry their stored failing rows, and ``owh run`` prints them."""
+"""Check results: failed dbt checks carry their stored failing rows, a failed Great Expectations
+suite its failed expectations, and ``owh run`` prints them."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import dagster as dg
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from pipelines.defs.dbt.assets import (
+from pipelines.defs.checks import (
     attach_failing_rows,
-    ensure_manifest,
-    markdown_table,
-    read_failing_rows,
-    stored_failures_tables,
+    failing_rows_of,
+    suite_check_result,
     with_failing_rows,
 )
+from pipelines.lib.dbt_project import ensure_manifest
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.failing_rows import markdown_table, read_failing_rows, stored_failures_tables
+from pipelines.lib.quality import ExpectationOutcome, SuiteResult
 from pipelines.runner import RunSummary, _report, check_report
 
 UNMAPPED_ID = "test.outcome_warehouse.assert_every_status_is_mapped"
@@ -234,3 +236,32 @@ def test_runner_reports_a_failed_check_with_its_rows():
     assert printed == [
         ("check_error", f"{name}\n      | status |\n      | ------ |\n      | Parked |")
     ]
+
+
+def test_a_failed_suite_is_a_blocking_check_with_counts_and_its_failed_expectations():
+    result = SuiteResult(
+        table="kpis",
+        outcomes=(
+            ExpectationOutcome("kpis", "expect_column_values_to_not_be_null(kpi_id)", True, 9, 0),
+            ExpectationOutcome("kpis", "expect_column_values_to_be_in_set(area)", False, 9, 1),
+        ),
+    )
+    check = suite_check_result(result, previous_rows=None)
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.description == "raw.kpis: 1 of 2 failed"
+    assert check.metadata["expectations"] == dg.MetadataValue.int(2)
+    assert check.metadata["failed"] == dg.MetadataValue.int(1)
+    assert check.metadata["could_not_run"] == dg.MetadataValue.int(0)
+    assert check.metadata["previous_rows"] == dg.MetadataValue.text("no published load")
+    shown = failing_rows_of(check.metadata)
+    assert shown == result.markdown()
+    assert "| kpis | expect_column_values_to_be_in_set(area) | 1 | 9 |  |" in shown
+
+
+def test_a_passed_suite_shows_no_failing_rows():
+    outcome = ExpectationOutcome("kpis", "expect_column_values_to_not_be_null(kpi_id)", True, 9, 0)
+    check = suite_check_result(SuiteResult("kpis", (outcome,)), previous_rows=120)
+    assert check.passed
+    assert check.metadata["previous_rows"] == dg.MetadataValue.int(120)
+    assert failing_rows_of(check.metadata) is None

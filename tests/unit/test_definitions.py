@@ -10,7 +10,7 @@ import pytest
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.definitions import defs
-from pipelines.defs.dbt.assets import ensure_manifest, translator
+from pipelines.defs.dbt.assets import dbt_project, translator
 from pipelines.defs.quality.checks import raw_suite_checks
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.schedules import (
@@ -20,6 +20,7 @@ from pipelines.defs.schedules import (
     landing_files_sensor,
     nightly_schedule,
 )
+from pipelines.lib.dbt_project import ensure_manifest
 
 RAW_TABLES = [
     "tasks",
@@ -105,6 +106,10 @@ def test_dbt_tests_are_blocking_asset_checks(asset_graph):
         on_fct_tasks[0]
     )
     assert spec.blocking is True
+
+
+def test_the_dbt_assets_read_the_manifest_make_test_parses():
+    assert ensure_manifest() == dbt_project.manifest_path
 
 
 def test_every_dbt_data_test_is_an_asset_check():

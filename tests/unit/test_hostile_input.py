@@ -24,12 +24,6 @@ import pytest
 from markupsafe import Markup
 
 from pipelines.lib.duckdb_connection import connect, connection
-from pipelines.lib.ingest import (
-    IngestResult,
-    ingest_definitions,
-    ingest_impact,
-    ingest_task_tracker,
-)
 from pipelines.lib.landing import UnsafeLandingPathError, list_landing_files
 from pipelines.report import build_report
 from pipelines.report.build import render_page
@@ -44,6 +38,12 @@ from pipelines.report.fragments import (
 )
 from pipelines.report.period import ReportPeriod
 from pipelines.report.queries import OrganisationFigures
+from pipelines.sources.ingest import (
+    IngestResult,
+    ingest_definitions,
+    ingest_impact,
+    ingest_task_tracker,
+)
 from tests.unit.test_report import AS_OF, body_rows, section, seed_marts
 
 KEY = b"hostile-input-key"

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-import pipelines.lib.ingest as ingest_module
+import pipelines.sources.ingest as ingest_module
 from pipelines.lib.duckdb_connection import connect
-from pipelines.lib.ingest import (
+from pipelines.lib.landing import UnsafeLandingPathError, list_landing_files
+from pipelines.lib.pseudonymize import pseudonym
+from pipelines.sources.ingest import (
     FileLoad,
     ingest_definitions,
     ingest_impact,
     ingest_task_tracker,
 )
-from pipelines.lib.landing import UnsafeLandingPathError, list_landing_files
-from pipelines.lib.pseudonymize import pseudonym
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 CANONICAL = FIXTURES / "canonical"

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.lib.duckdb_connection import connect
-from pipelines.lib.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 from pipelines.lib.pseudonymize import (
     DEMO_PSEUDONYM_KEY,
     PSEUDONYM_KEY_ENV,
@@ -24,6 +23,7 @@ from pipelines.lib.pseudonymize import (
     pseudonym_key_from_env,
     pseudonymize,
 )
+from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 KEY = b"pseudonym-test-key"

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.duckdb_connection import connect, connection
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.publish import PublishError, probe_readable, seal_build, swap_in
 
 
@@ -27,8 +28,9 @@ def make_build(path: Path, rows: int) -> Path:
 
 
 def test_seal_exports_every_mart_and_leaves_no_wal(tmp_path):
-    build = make_build(tmp_path / "build" / "r1" / "warehouse.duckdb", rows=3)
-    sealed = seal_build(build, tmp_path / "build" / "r1" / "marts")
+    layout = WarehouseLayout(tmp_path)
+    build = make_build(layout.build_file("r1"), rows=3)
+    sealed = seal_build(build, layout.build_marts_dir("r1"))
 
     assert [p.name for p in sealed.parquet_files] == ["fct_things.parquet"]
     assert sealed.relation_count == 2
@@ -60,20 +62,20 @@ def test_probe_catches_views_bound_to_a_renamed_catalog(tmp_path):
 
 
 def test_swap_replaces_serving_files_while_a_reader_keeps_the_old_version(tmp_path):
-    warehouse = tmp_path / "warehouse"
+    warehouse = WarehouseLayout(tmp_path / "warehouse")
     first = seal_build(
-        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 2),
-        warehouse / "build" / "r1" / "marts",
+        make_build(warehouse.build_file("r1"), 2),
+        warehouse.build_marts_dir("r1"),
     )
     swap_in(first, warehouse)
-    serving = warehouse / "warehouse.duckdb"
+    serving = warehouse.serving_file
 
     reader = connect(serving, read_only=True)
     assert reader.execute("select count(*) from marts.fct_things").fetchone() == (2,)
 
     second = seal_build(
-        make_build(warehouse / "build" / "r2" / "warehouse.duckdb", 5),
-        warehouse / "build" / "r2" / "marts",
+        make_build(warehouse.build_file("r2"), 5),
+        warehouse.build_marts_dir("r2"),
     )
     result = swap_in(second, warehouse)
 
@@ -82,37 +84,47 @@ def test_swap_replaces_serving_files_while_a_reader_keeps_the_old_version(tmp_pa
     reader.close()
     with connection(serving, read_only=True) as fresh:
         assert fresh.execute("select count(*) from marts.fct_things").fetchone() == (5,)
-    assert result.parquet_files == (warehouse / "marts" / "fct_things.parquet",)
+    assert result.parquet_files == (warehouse.marts_dir / "fct_things.parquet",)
     assert duckdb.sql(f"select count(*) from '{result.parquet_files[0]}'").fetchone() == (5,)
 
 
 def test_swap_serves_only_the_marts_of_the_build(tmp_path):
     """A warehouse published before releases existed has a plain ``marts`` folder: it becomes
     the previous release, and a mart that no longer exists is no longer served."""
-    warehouse = tmp_path / "warehouse"
-    (warehouse / "marts").mkdir(parents=True)
-    (warehouse / "marts" / "mart_dropped.parquet").write_bytes(b"old")
+    warehouse = WarehouseLayout(tmp_path / "warehouse")
+    warehouse.marts_dir.mkdir(parents=True)
+    (warehouse.marts_dir / "mart_dropped.parquet").write_bytes(b"old")
     sealed = seal_build(
-        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 1),
-        warehouse / "build" / "r1" / "marts",
+        make_build(warehouse.build_file("r1"), 1),
+        warehouse.build_marts_dir("r1"),
     )
     swap_in(sealed, warehouse)
-    assert (warehouse / "marts").is_symlink()
-    assert sorted(p.name for p in (warehouse / "marts").iterdir()) == ["fct_things.parquet"]
-    assert (warehouse / "releases" / "before-releases" / "marts" / "mart_dropped.parquet").exists()
+    assert warehouse.marts_dir.is_symlink()
+    assert sorted(p.name for p in warehouse.marts_dir.iterdir()) == ["fct_things.parquet"]
+    assert (warehouse.release_marts_dir("before-releases") / "mart_dropped.parquet").exists()
+
+
+def test_swap_refuses_a_build_file_named_otherwise(tmp_path):
+    warehouse = WarehouseLayout(tmp_path / "warehouse")
+    build = make_build(warehouse.build_dir("r1") / "other.duckdb", 1)
+    sealed = seal_build(build, warehouse.build_marts_dir("r1"))
+    with pytest.raises(PublishError, match=r"is not named warehouse\.duckdb"):
+        swap_in(sealed, warehouse)
+    assert not warehouse.serving_file.exists()
+    assert not warehouse.marts_dir.exists()
 
 
 def test_reader_in_another_process_sees_the_published_file(tmp_path):
-    warehouse = tmp_path / "warehouse"
+    warehouse = WarehouseLayout(tmp_path / "warehouse")
     sealed = seal_build(
-        make_build(warehouse / "build" / "r1" / "warehouse.duckdb", 4),
-        warehouse / "build" / "r1" / "marts",
+        make_build(warehouse.build_file("r1"), 4),
+        warehouse.build_marts_dir("r1"),
     )
     swap_in(sealed, warehouse)
     script = textwrap.dedent(
         f"""
         import duckdb
-        con = duckdb.connect({str(warehouse / "warehouse.duckdb")!r}, read_only=True)
+        con = duckdb.connect({str(warehouse.serving_file)!r}, read_only=True)
         print(con.execute('select count(*) from marts.fct_things').fetchone()[0])
         """
     )
@@ -123,6 +135,7 @@ def test_reader_in_another_process_sees_the_published_file(tmp_path):
 SWAP_WITH_PAUSES = """
 import os, sys
 from pathlib import Path
+from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.publish import SealedBuild, swap_in
 
 real_replace = os.replace
@@ -131,19 +144,19 @@ def replace(src, dst):
     print("renamed", Path(dst).name, flush=True)
     sys.stdin.readline()  # the test says when to go on
 os.replace = replace
-warehouse, build = Path(sys.argv[1]), Path(sys.argv[2])
-parquet = tuple(sorted((build.parent / "marts").glob("*.parquet")))
-swap_in(SealedBuild(build, parquet, 0), warehouse)
+layout, build = WarehouseLayout(Path(sys.argv[1])), Path(sys.argv[2])
+parquet = tuple(sorted(layout.build_marts_dir(build.parent.name).glob("*.parquet")))
+swap_in(SealedBuild(build, parquet, 0), layout)
 """
 
 
-def served_version(warehouse: Path) -> tuple[int, set[int]]:
+def served_version(warehouse: WarehouseLayout) -> tuple[int, set[int]]:
     """Rows in the serving DuckDB file, and the row counts of every served Parquet mart."""
-    with connection(warehouse / "warehouse.duckdb", read_only=True) as con:
+    with connection(warehouse.serving_file, read_only=True) as con:
         rows = con.execute("select count(*) from marts.fct_things").fetchone()[0]
     parquet = {
         duckdb.sql(f"select count(*) from '{p}'").fetchone()[0]
-        for p in (warehouse / "marts").glob("*.parquet")
+        for p in warehouse.marts_dir.glob("*.parquet")
     }
     return rows, parquet
 
@@ -162,20 +175,20 @@ def test_a_swap_killed_between_its_renames_leaves_each_served_artifact_whole(
     """SIGKILL after the new marts folder moved into its release (1), after the marts link
     switched to it (2), after the DuckDB file was replaced too (3): the Parquet marts are all of
     one version, the DuckDB file is whole, and the next publish succeeds and tidies up."""
-    warehouse = tmp_path / "warehouse"
+    warehouse = WarehouseLayout(tmp_path / "warehouse")
     swap_in(
         seal_build(
-            make_two_mart_build(warehouse / "build" / "r1" / "warehouse.duckdb", 2),
-            warehouse / "build" / "r1" / "marts",
+            make_two_mart_build(warehouse.build_file("r1"), 2),
+            warehouse.build_marts_dir("r1"),
         ),
         warehouse,
     )
     assert served_version(warehouse) == (2, {2})
-    second = make_two_mart_build(warehouse / "build" / "r2" / "warehouse.duckdb", 5)
-    seal_build(second, warehouse / "build" / "r2" / "marts")
+    second = make_two_mart_build(warehouse.build_file("r2"), 5)
+    seal_build(second, warehouse.build_marts_dir("r2"))
 
     swap = subprocess.Popen(
-        [sys.executable, "-c", SWAP_WITH_PAUSES, str(warehouse), str(second)],
+        [sys.executable, "-c", SWAP_WITH_PAUSES, str(warehouse.root), str(second)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -194,15 +207,15 @@ def test_a_swap_killed_between_its_renames_leaves_each_served_artifact_whole(
     assert served_version(warehouse) == [(2, {2}), (2, {5}), (5, {5})][renames_before_kill - 1]
 
     third = seal_build(
-        make_two_mart_build(warehouse / "build" / "r3" / "warehouse.duckdb", 7),
-        warehouse / "build" / "r3" / "marts",
+        make_two_mart_build(warehouse.build_file("r3"), 7),
+        warehouse.build_marts_dir("r3"),
     )
     swap_in(third, warehouse)
     assert served_version(warehouse) == (7, {7})
-    assert sorted(p.name for p in (warehouse / "marts").iterdir()) == [
+    assert sorted(p.name for p in warehouse.marts_dir.iterdir()) == [
         "fct_other.parquet",
         "fct_things.parquet",
     ]
     # the served release and the one served before it; the rest is gone
-    assert len(list((warehouse / "releases").iterdir())) == 2
-    assert [p.name for p in warehouse.iterdir() if p.name.startswith(".")] == []
+    assert len(list(warehouse.releases_dir.iterdir())) == 2
+    assert [p.name for p in warehouse.root.iterdir() if p.name.startswith(".")] == []

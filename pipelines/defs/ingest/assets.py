@@ -19,13 +19,13 @@ from pipelines.defs.resources import (
 )
 from pipelines.extract.sources import SOURCES
 from pipelines.lib.duckdb_connection import connection
-from pipelines.lib.ingest import (
+from pipelines.lib.raw_schema import DEFINITION_TABLES, IMPACT_TABLES, TABLES, TASK_TABLES
+from pipelines.sources.ingest import (
     IngestResult,
     ingest_definitions,
     ingest_impact,
     ingest_task_tracker,
 )
-from pipelines.lib.raw_schema import DEFINITION_TABLES, IMPACT_TABLES, TABLES, TASK_TABLES
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:

@@ -51,14 +51,14 @@ def published_warehouse(
             "not publishing: blocking checks failed: " + ", ".join(failed),
             metadata={"failed_checks": dg.MetadataValue.json(failed)},
         )
-    build_dir = warehouse.build_dir(context)
-    sealed = seal_build(warehouse.build_file(context), build_dir / "marts")
-    reports = tuple(sorted((build_dir / "reports").glob("*.html")))
-    result = swap_in(sealed, warehouse.warehouse_path, report_files=reports)
+    layout, build = warehouse.layout, build_id(context)
+    sealed = seal_build(layout.build_file(build), layout.build_marts_dir(build))
+    reports = tuple(sorted(layout.build_reports_dir(build).glob("*.html")))
+    result = swap_in(sealed, layout, report_files=reports)
     removed = remove_stale_builds(
-        build_dir.parent, keep=build_dir.name, older_than_seconds=STALE_BUILD_SECONDS
+        layout.builds_dir, keep=build, older_than_seconds=STALE_BUILD_SECONDS
     )
-    shutil.rmtree(build_dir, ignore_errors=True)
+    shutil.rmtree(layout.build_dir(build), ignore_errors=True)
     context.log.info(f"published {result.serving_file}; removed {len(removed)} stale build folders")
     return dg.MaterializeResult(
         metadata={

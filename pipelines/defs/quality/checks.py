@@ -4,7 +4,8 @@ One check per raw table (``great_expectations_suite``), run right after its inge
 before dbt reads the table: a failure (or an expectation that could not run) has ERROR severity,
 so the dbt build, the report and publish do not run and the serving files stay as they were. The
 suites themselves are in ``pipelines.lib.quality``; this module only finds the run's build file,
-the last published load's volume, and turns the result into check metadata (counts, no values).
+the last published load's volume, and hands the result to ``pipelines.defs.checks``, which makes
+the check result (counts, no values).
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.defs.checks import suite_check_result
 from pipelines.defs.ingest.assets import raw_asset_key
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, run_as_of
 from pipelines.lib.duckdb_connection import connection
@@ -58,25 +60,12 @@ def _suite_check(table_name: str) -> dg.AssetChecksDefinition:
     def suite_check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        previous = published_row_counts(warehouse.serving_file).get(table_name)
+        previous = published_row_counts(warehouse.layout.serving_file).get(table_name)
         with connection(warehouse.build_file(context), read_only=True) as con:
             result = validate_raw_table(
                 con, table_name, as_of=run_as_of(context), previous_rows=previous
             )
-        metadata: dict[str, dg.RawMetadataValue] = {
-            "expectations": dg.MetadataValue.int(len(result.outcomes)),
-            "failed": dg.MetadataValue.int(len(result.failures)),
-            "could_not_run": dg.MetadataValue.int(len(result.errors)),
-            "previous_rows": dg.MetadataValue.int(previous) if previous else "no published load",
-        }
-        if not result.passed:
-            metadata["failing_expectations"] = dg.MetadataValue.md(result.markdown())
-        return dg.AssetCheckResult(
-            passed=result.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=result.summary(),
-            metadata=metadata,
-        )
+        return suite_check_result(result, previous)
 
     return suite_check
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.dbt.assets import mart_asset_keys
-from pipelines.defs.resources import WarehouseResource, run_as_of
+from pipelines.defs.resources import WarehouseResource, build_id, run_as_of
 from pipelines.report.build import build_report
 
 
@@ -21,7 +21,7 @@ def leadership_report(
 ) -> dg.MaterializeResult:
     result = build_report(
         warehouse.build_file(context),
-        warehouse.build_dir(context) / "reports",
+        warehouse.layout.build_reports_dir(build_id(context)),
         as_of=run_as_of(context),
     )
     return dg.MaterializeResult(

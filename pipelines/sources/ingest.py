@@ -1,5 +1,9 @@
 """Ingest the landing folder into the raw tables: what the Dagster assets and ``owh ingest`` call.
 
+It runs the adapters of this package (the tracker stagers registered in ``TRACKER_STAGERS``, the
+canonical loader) and sits above ``pipelines.lib``, whose helpers it uses: lib imports nothing of
+it.
+
 Three entry points, one per kind of landing data (task trackers, business definitions, impact
 data). Each one:
 
