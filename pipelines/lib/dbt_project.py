@@ -7,6 +7,7 @@ definitions, tests and benchmarks find the project in one place.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import subprocess
 import sys
@@ -39,13 +40,15 @@ def ensure_manifest(
     """
     profiles_dir = profiles_dir or project_dir
     manifest = manifest_path(project_dir, target_path)
-    sources = [
-        p for folder in PARSED_FOLDERS for p in (project_dir / folder).rglob("*") if p.is_file()
-    ]
-    sources += list((project_dir.parent / "seeds").glob("*"))
-    sources += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    newest = max((p.stat().st_mtime for p in sources), default=0.0)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
+    if _is_current(manifest, project_dir):
+        return manifest
+    # Two processes (test workers, a run beside the UI) parsing at once would both write the
+    # manifest and could leave it interleaved; the second one waits and finds it current.
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_current(manifest, project_dir):
+            return manifest
         parsed = subprocess.run(
             [
                 DBT_EXECUTABLE,
@@ -65,6 +68,19 @@ def ensure_manifest(
         if parsed.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
     return manifest
+
+
+def _is_current(manifest: Path, project_dir: Path) -> bool:
+    """Whether the manifest exists and is newer than every file it is parsed from."""
+    if not manifest.exists():
+        return False
+    sources = [
+        p for folder in PARSED_FOLDERS for p in (project_dir / folder).rglob("*") if p.is_file()
+    ]
+    sources += list((project_dir.parent / "seeds").glob("*"))
+    sources += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    return manifest.stat().st_mtime >= newest
 
 
 @contextlib.contextmanager
