@@ -4,9 +4,20 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+teams_unioned_with_task_teams as (
 
     select * from {{ ref('int_teams_unioned_with_task_teams') }}
+
+),
+
+final as (
+
+    select
+        team,
+        time_zone,
+        is_configured
+
+    from teams_unioned_with_task_teams
 
 )
 

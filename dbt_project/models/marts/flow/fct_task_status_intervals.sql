@@ -5,9 +5,34 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+status_intervals_measured_to_as_of as (
 
     select * from {{ ref('int_status_intervals_measured_to_as_of') }}
+
+),
+
+final as (
+
+    select
+        task_key,
+        source,
+        task_id,
+        team,
+        interval_index,
+        status,
+        status_category,
+        workflow_column,
+        workflow_column_order,
+        is_active,
+        is_blocked,
+        entered_at,
+        exited_at,
+        duration_days,
+        is_current,
+        source_file,
+        source_row
+
+    from status_intervals_measured_to_as_of
 
 )
 

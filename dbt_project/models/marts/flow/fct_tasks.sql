@@ -8,9 +8,58 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+tasks_joined_to_flow_measures as (
 
     select * from {{ ref('int_tasks_joined_to_flow_measures') }}
+
+),
+
+final as (
+
+    select
+        task_key,
+        source,
+        task_id,
+        title,
+        team,
+        project,
+        task_type,
+        flow_item_type,
+        current_status,
+        current_category,
+        created_at,
+        started_at,
+        first_completed_at,
+        completed_at,
+        cancelled_at,
+        lead_time_days,
+        cycle_time_days,
+        first_pass_cycle_time_days,
+        rework_time_days,
+        active_time_days,
+        wait_time_days,
+        other_time_days,
+        blocked_time_days,
+        flow_efficiency,
+        lead_time_business_days,
+        cycle_time_business_days,
+        first_pass_cycle_time_business_days,
+        rework_time_business_days,
+        active_time_business_days,
+        reopen_count,
+        is_reopened,
+        is_completed,
+        is_cancelled,
+        completed_without_start,
+        has_inferred_transition,
+        found_in,
+        workstream_id,
+        outcome_id,
+        is_linked,
+        source_file,
+        source_row
+
+    from tasks_joined_to_flow_measures
 
 )
 

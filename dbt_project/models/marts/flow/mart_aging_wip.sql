@@ -11,9 +11,42 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+wip_tasks_aged_at_as_of as (
 
     select * from {{ ref('int_wip_tasks_aged_at_as_of') }}
+
+),
+
+final as (
+
+    select
+        task_key,
+        source,
+        task_id,
+        title,
+        team,
+        task_type,
+        flow_item_type,
+        current_status,
+        current_category,
+        workflow_column,
+        workstream_id,
+        outcome_id,
+        is_linked,
+        as_of_date,
+        started_at,
+        age_days,
+        days_in_status,
+        aging_band,
+        reference_completions,
+        cycle_time_p50_days,
+        cycle_time_p85_days,
+        cycle_time_p95_days,
+        blocked_days,
+        is_in_blocked_status,
+        reopen_count
+
+    from wip_tasks_aged_at_as_of
 
 )
 

@@ -3,9 +3,29 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+outcomes_joined_to_kpis as (
 
     select * from {{ ref('int_outcomes_joined_to_kpis') }}
+
+),
+
+final as (
+
+    select
+        outcome_id,
+        statement,
+        kpi_id,
+        kpi_name,
+        unit,
+        direction,
+        baseline_value,
+        baseline_on,
+        target_value,
+        target_on,
+        owner,
+        workstream_count
+
+    from outcomes_joined_to_kpis
 
 )
 

@@ -9,9 +9,29 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+outcome_months_compared_with_execution as (
 
     select * from {{ ref('int_outcome_months_compared_with_execution') }}
+
+),
+
+final as (
+
+    select
+        outcome_id,
+        month,
+        evaluated_on,
+        linked_tasks,
+        completed_linked_tasks,
+        execution_completeness,
+        outcome_progress,
+        expected_progress,
+        progress_gap,
+        outcome_status,
+        is_productivity_illusion,
+        illusion_reason
+
+    from outcome_months_compared_with_execution
 
 )
 

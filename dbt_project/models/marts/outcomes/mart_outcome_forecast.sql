@@ -8,9 +8,39 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+outcome_forecasts_dated as (
 
     select * from {{ ref('int_outcome_forecasts_dated') }}
+
+),
+
+final as (
+
+    select
+        outcome_id,
+        statement,
+        as_of_date,
+        month,
+        workstream_count,
+        workstreams_with_tasks,
+        remaining_tasks,
+        window_days,
+        window_completed_tasks,
+        forecast_p50_on,
+        forecast_p85_on,
+        forecast_p95_on,
+        forecast_p50_days,
+        forecast_p85_days,
+        forecast_p95_days,
+        forecast_note,
+        target_on,
+        days_to_target,
+        probability_done_by_target,
+        simulation_trials,
+        simulation_seed,
+        horizon_days
+
+    from outcome_forecasts_dated
 
 )
 

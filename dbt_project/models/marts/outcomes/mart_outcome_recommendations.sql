@@ -23,9 +23,25 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+outcome_months_matched_to_review_rules as (
 
     select * from {{ ref('int_outcome_months_matched_to_review_rules') }}
+
+),
+
+final as (
+
+    select
+        outcome_id,
+        month,
+        rule_id,
+        evaluated_on,
+        rule_priority,
+        recommendation_rank,
+        recommendation,
+        reason
+
+    from outcome_months_matched_to_review_rules
 
 )
 

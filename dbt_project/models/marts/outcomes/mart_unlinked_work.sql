@@ -9,9 +9,29 @@
 -- read too; this model publishes it under its contract.
 with
 
-final as (
+team_months_aggregated_to_unlinked_work as (
 
     select * from {{ ref('int_team_months_aggregated_to_unlinked_work') }}
+
+),
+
+final as (
+
+    select
+        month_start,
+        team,
+        throughput,
+        unlinked_throughput,
+        unlinked_throughput_share,
+        active_time_days,
+        unlinked_active_time_days,
+        unlinked_active_time_share,
+        tasks_created,
+        unlinked_tasks_created,
+        wip_at_month_end,
+        unlinked_wip_at_month_end
+
+    from team_months_aggregated_to_unlinked_work
 
 )
 
