@@ -340,7 +340,12 @@ def test_a_cut_short_history_whose_status_differs_gets_one_inferred_transition(w
             "update raw.tasks set status = 'Code Review', is_history_truncated = true, "
             "updated_at = timestamp '2026-10-20 08:00' where task_id = 'HAND-1'"
         )
-    models = ["stg_tracker__tasks", "int_status_changes_mapped", "fct_tasks"]
+    models = [
+        "stg_tracker__tasks",
+        "int_status_changes_mapped",
+        "int_tasks_joined_to_flow_measures",
+        "fct_tasks",
+    ]
     checks = ["assert_task_status_matches_last_transition", "assert_no_task_history_is_inferred"]
 
     result = run_dbt(

@@ -6,13 +6,13 @@ with
 
 tasks as (
 
-    select * from {{ ref('fct_tasks') }}
+    select * from {{ ref('int_tasks_joined_to_flow_measures') }}
 
 ),
 
 teams as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_teams_unioned_with_task_teams') }}
 
 ),
 

@@ -5,31 +5,31 @@
 -- the baseline day began (that work is part of the baseline); tasks outside the window and tasks
 -- created after the evaluation day have no row. For tasks in WIP it gives what blocks them: a
 -- blocked status or an open flag at that moment, and their age against the team's cycle-time
--- p85 of the trailing window (var trailing_window_days) ending with the evaluation day, as
--- mart_aging_wip does for the as_of day.
+-- p85 of the trailing window ending with the evaluation day
+-- (int_team_cycle_times_windowed_to_percentiles, which mart_aging_wip reads for the as_of day).
 with
 
 outcome_months as (
 
-    select * from {{ ref('mart_outcome_progress') }}
+    select * from {{ ref('int_outcome_months_judged_against_targets') }}
 
 ),
 
 outcomes as (
 
-    select * from {{ ref('dim_outcomes') }}
+    select * from {{ ref('int_outcomes_joined_to_kpis') }}
 
 ),
 
 tasks as (
 
-    select * from {{ ref('fct_tasks') }}
+    select * from {{ ref('int_tasks_joined_to_flow_measures') }}
 
 ),
 
 intervals as (
 
-    select * from {{ ref('fct_task_status_intervals') }}
+    select * from {{ ref('int_status_intervals_measured_to_as_of') }}
 
 ),
 
@@ -41,7 +41,13 @@ task_flags as (
 
 teams as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_teams_unioned_with_task_teams') }}
+
+),
+
+team_percentiles as (
+
+    select * from {{ ref('int_team_cycle_times_windowed_to_percentiles') }}
 
 ),
 
@@ -202,44 +208,13 @@ flagged_at_evaluation as (
 
 ),
 
--- each team's completions of the trailing window ending with the evaluation day (aging bands)
-reference_completions as (
-
-    select
-        evaluation_day_ends.evaluated_on,
-        evaluation_day_ends.team,
-        tasks.cycle_time_days
-
-    from evaluation_day_ends
-    inner join tasks
-        on
-            evaluation_day_ends.team = tasks.team
-            and evaluation_day_ends.evaluation_day_end_at > tasks.completed_at
-            and {{ dbt.dateadd('day', -var('trailing_window_days'), 'evaluation_day_ends.evaluation_day_end_at') }}
-            <= tasks.completed_at
-    where tasks.cycle_time_days is not null
-
-),
-
-team_cycle_time_p85s as (
-
-    select
-        evaluated_on,
-        team,
-        {{ percentile_continuous('cycle_time_days', 0.85) }} as team_cycle_time_p85_days
-
-    from reference_completions
-    group by evaluated_on, team
-
-),
-
 assessed as (
 
     select
         statuses_at_evaluation.*,
         statuses_at_evaluation.status_category in ('in_progress', 'waiting') as is_in_wip,
         flagged_at_evaluation.task_key is not null as is_flagged,
-        team_cycle_time_p85s.team_cycle_time_p85_days,
+        team_percentiles.cycle_time_p85_days as team_cycle_time_p85_days,
         case
             when statuses_at_evaluation.status_category in ('in_progress', 'waiting')
                 then {{ duration_days(
@@ -254,10 +229,10 @@ assessed as (
             statuses_at_evaluation.outcome_id = flagged_at_evaluation.outcome_id
             and statuses_at_evaluation.month = flagged_at_evaluation.month
             and statuses_at_evaluation.task_key = flagged_at_evaluation.task_key
-    left join team_cycle_time_p85s
+    left join team_percentiles
         on
-            statuses_at_evaluation.evaluated_on = team_cycle_time_p85s.evaluated_on
-            and statuses_at_evaluation.team = team_cycle_time_p85s.team
+            statuses_at_evaluation.evaluated_on = team_percentiles.evaluated_on
+            and statuses_at_evaluation.team = team_percentiles.team
 
 ),
 

@@ -11,25 +11,25 @@ with
 
 outcome_months as (
 
-    select * from {{ ref('mart_outcome_progress') }}
+    select * from {{ ref('int_outcome_months_judged_against_targets') }}
 
 ),
 
 outcomes as (
 
-    select * from {{ ref('dim_outcomes') }}
+    select * from {{ ref('int_outcomes_joined_to_kpis') }}
 
 ),
 
 kpis as (
 
-    select * from {{ ref('dim_kpis') }}
+    select * from {{ ref('stg_business__kpis') }}
 
 ),
 
 execution as (
 
-    select * from {{ ref('mart_execution_vs_delivery') }}
+    select * from {{ ref('int_outcome_months_compared_with_execution') }}
 
 ),
 
@@ -41,25 +41,19 @@ linked_task_months as (
 
 outcome_forecasts as (
 
-    select * from {{ ref('mart_outcome_forecast') }}
+    select * from {{ ref('int_outcome_forecasts_dated') }}
 
 ),
 
 thresholds as (
 
-    select * from {{ ref('delivery_thresholds') }}
+    select * from {{ ref('int_delivery_thresholds_pivoted') }}
 
 ),
 
 recent_completion_window as (
 
-    select
-        max(
-            case
-                when threshold_name = 'zombie_recent_completion_days'
-                    then cast(threshold_value as integer)
-            end
-        ) as recent_completion_days
+    select zombie_recent_completion_days as recent_completion_days
 
     from thresholds
 

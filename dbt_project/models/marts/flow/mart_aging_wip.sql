@@ -7,168 +7,46 @@
 -- the days ending with the as_of day):
 -- below_p50, p50_p85, p85_p95, above_p95 (each band includes its lower bound); null when the
 -- team completed nothing with a cycle time in that window.
+-- Its logic lives in int_wip_tasks_aged_at_as_of, which the other models that need it
+-- read too; this model publishes it under its contract.
 with
 
-tasks as (
+wip_tasks_aged_at_as_of as (
 
-    select * from {{ ref('fct_tasks') }}
-
-),
-
-intervals as (
-
-    select * from {{ ref('fct_task_status_intervals') }}
-
-),
-
-teams as (
-
-    select * from {{ ref('dim_teams') }}
-
-),
-
--- the end of the as_of day depends only on the time zone: converted once per team
-team_day_ends as (
-
-    select
-        team,
-        {{ as_of_day_end_utc('time_zone') }} as as_of_day_end_at
-
-    from teams
-
-),
-
-statuses_at_day_end as (
-
-    select
-        intervals.task_key,
-        intervals.status,
-        intervals.status_category,
-        intervals.workflow_column,
-        intervals.is_blocked,
-        intervals.entered_at,
-        team_day_ends.as_of_day_end_at
-
-    from intervals
-    inner join team_day_ends
-        on intervals.team = team_day_ends.team
-    where
-        intervals.entered_at < team_day_ends.as_of_day_end_at
-        and (intervals.exited_at is null or intervals.exited_at >= team_day_ends.as_of_day_end_at)
-
-),
-
-wip_tasks as (
-
-    select
-        tasks.*,
-        statuses_at_day_end.status as status_at_as_of,
-        statuses_at_day_end.status_category as status_category_at_as_of,
-        statuses_at_day_end.workflow_column,
-        statuses_at_day_end.is_blocked as is_in_blocked_status,
-        statuses_at_day_end.entered_at as status_entered_at,
-        statuses_at_day_end.as_of_day_end_at
-
-    from tasks
-    inner join statuses_at_day_end
-        on tasks.task_key = statuses_at_day_end.task_key
-    where statuses_at_day_end.status_category in ('in_progress', 'waiting')
-
-),
-
-reference_completions as (
-
-    select
-        tasks.team,
-        tasks.cycle_time_days
-
-    from tasks
-    inner join team_day_ends
-        on tasks.team = team_day_ends.team
-    where
-        tasks.cycle_time_days is not null
-        and tasks.completed_at < team_day_ends.as_of_day_end_at
-        and tasks.completed_at >= {{ dbt.dateadd('day', -var('trailing_window_days'), 'team_day_ends.as_of_day_end_at') }}
-
-),
-
-team_cycle_time_percentiles as (
-
-    select
-        team,
-        count(*) as reference_completions,
-        {{ percentile_continuous('cycle_time_days', 0.5) }} as cycle_time_p50_days,
-        {{ percentile_continuous('cycle_time_days', 0.85) }} as cycle_time_p85_days,
-        {{ percentile_continuous('cycle_time_days', 0.95) }} as cycle_time_p95_days
-
-    from reference_completions
-    group by team
-
-),
-
-aged as (
-
-    select
-        wip_tasks.*,
-        {{ duration_days('wip_tasks.started_at', 'wip_tasks.as_of_day_end_at') }} as age_days,
-        {{ duration_days('wip_tasks.status_entered_at', 'wip_tasks.as_of_day_end_at') }}
-            as days_in_status,
-        team_cycle_time_percentiles.reference_completions,
-        team_cycle_time_percentiles.cycle_time_p50_days,
-        team_cycle_time_percentiles.cycle_time_p85_days,
-        team_cycle_time_percentiles.cycle_time_p95_days
-
-    from wip_tasks
-    left join team_cycle_time_percentiles
-        on wip_tasks.team = team_cycle_time_percentiles.team
+    select * from {{ ref('int_wip_tasks_aged_at_as_of') }}
 
 ),
 
 final as (
 
     select
-        -- keys
         task_key,
         source,
         task_id,
-
-        -- descriptors
         title,
         team,
         task_type,
         flow_item_type,
-        status_at_as_of as current_status,
-        status_category_at_as_of as current_category,
+        current_status,
+        current_category,
         workflow_column,
         workstream_id,
         outcome_id,
         is_linked,
-
-        -- age
-        {{ as_of_date() }} as as_of_date,
+        as_of_date,
         started_at,
         age_days,
         days_in_status,
-
-        -- aging risk against the team's trailing 90 days
-        case
-            when cycle_time_p50_days is null then null
-            when age_days < cycle_time_p50_days then 'below_p50'
-            when age_days < cycle_time_p85_days then 'p50_p85'
-            when age_days < cycle_time_p95_days then 'p85_p95'
-            else 'above_p95'
-        end as aging_band,
-        cast(coalesce(reference_completions, 0) as bigint) as reference_completions,
+        aging_band,
+        reference_completions,
         cycle_time_p50_days,
         cycle_time_p85_days,
         cycle_time_p95_days,
-
-        -- blocked
-        blocked_time_days as blocked_days,
+        blocked_days,
         is_in_blocked_status,
         reopen_count
 
-    from aged
+    from wip_tasks_aged_at_as_of
 
 )
 

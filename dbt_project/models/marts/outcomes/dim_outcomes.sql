@@ -1,66 +1,31 @@
 -- One row per outcome: what should move, on which KPI, from where to where, by when.
+-- Its logic lives in int_outcomes_joined_to_kpis, which the other models that need it
+-- read too; this model publishes it under its contract.
 with
 
-outcomes as (
+outcomes_joined_to_kpis as (
 
-    select * from {{ ref('stg_business__outcomes') }}
-
-),
-
-kpis as (
-
-    select * from {{ ref('stg_business__kpis') }}
-
-),
-
-workstreams as (
-
-    select * from {{ ref('stg_business__workstreams') }}
-
-),
-
-workstream_counts as (
-
-    select
-        outcome_id,
-        count(*) as workstream_count
-
-    from workstreams
-
-    group by outcome_id
+    select * from {{ ref('int_outcomes_joined_to_kpis') }}
 
 ),
 
 final as (
 
     select
-        -- ids
-        outcomes.outcome_id,
-        outcomes.statement,
-        outcomes.kpi_id,
+        outcome_id,
+        statement,
+        kpi_id,
+        kpi_name,
+        unit,
+        direction,
+        baseline_value,
+        baseline_on,
+        target_value,
+        target_on,
+        owner,
+        workstream_count
 
-        -- KPI (null when the outcome names an undefined KPI; the relationship test reports it)
-        kpis.kpi_name,
-        kpis.unit,
-        kpis.direction,
-
-        -- baseline and target
-        outcomes.baseline_value,
-        outcomes.baseline_on,
-        outcomes.target_value,
-        outcomes.target_on,
-
-        -- ownership
-        outcomes.owner,
-        coalesce(workstream_counts.workstream_count, 0) as workstream_count
-
-    from outcomes
-
-    left join kpis
-        on outcomes.kpi_id = kpis.kpi_id
-
-    left join workstream_counts
-        on outcomes.outcome_id = workstream_counts.outcome_id
+    from outcomes_joined_to_kpis
 
 )
 

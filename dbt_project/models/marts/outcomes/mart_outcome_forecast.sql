@@ -4,77 +4,43 @@
 -- trial is done on the day the outcome's last workstream with remaining work is (simulated in
 -- int_outcome_forecasts_simulated): a single workstream's pace cannot speak for the outcome. An
 -- outcome no workstream serves has no forecast (no_tasks).
+-- Its logic lives in int_outcome_forecasts_dated, which the other models that need it
+-- read too; this model publishes it under its contract.
 with
 
-outcomes as (
+outcome_forecasts_dated as (
 
-    select * from {{ ref('dim_outcomes') }}
-
-),
-
-forecasts as (
-
-    select * from {{ ref('int_outcome_forecasts_simulated') }}
-
-),
-
-as_of as (
-
-    select {{ as_of_date() }} as as_of_date
+    select * from {{ ref('int_outcome_forecasts_dated') }}
 
 ),
 
 final as (
 
     select
-        -- keys
-        outcomes.outcome_id,
-        outcomes.statement,
+        outcome_id,
+        statement,
+        as_of_date,
+        month,
+        workstream_count,
+        workstreams_with_tasks,
+        remaining_tasks,
+        window_days,
+        window_completed_tasks,
+        forecast_p50_on,
+        forecast_p85_on,
+        forecast_p95_on,
+        forecast_p50_days,
+        forecast_p85_days,
+        forecast_p95_days,
+        forecast_note,
+        target_on,
+        days_to_target,
+        probability_done_by_target,
+        simulation_trials,
+        simulation_seed,
+        horizon_days
 
-        -- period: the month of as_of joins mart_outcome_progress's current month
-        as_of.as_of_date,
-        {{ month_start('as_of.as_of_date') }} as month,
-
-        -- linked work at the end of the as_of day
-        outcomes.workstream_count,
-        cast(coalesce(forecasts.workstreams_with_tasks, 0) as bigint) as workstreams_with_tasks,
-        cast(coalesce(forecasts.remaining_tasks, 0) as bigint) as remaining_tasks,
-
-        -- throughput window the simulation samples
-        forecasts.window_days,
-        cast(coalesce(forecasts.window_completed_tasks, 0) as bigint) as window_completed_tasks,
-
-        -- forecast: the dates by which all of it is done in 50, 85 and 95% of trials
-        cast({{ dbt.dateadd('day', 'forecasts.forecast_p50_days', 'as_of.as_of_date') }} as date)
-            as forecast_p50_on,
-        cast({{ dbt.dateadd('day', 'forecasts.forecast_p85_days', 'as_of.as_of_date') }} as date)
-            as forecast_p85_on,
-        cast({{ dbt.dateadd('day', 'forecasts.forecast_p95_days', 'as_of.as_of_date') }} as date)
-            as forecast_p95_on,
-        forecasts.forecast_p50_days,
-        forecasts.forecast_p85_days,
-        forecasts.forecast_p95_days,
-        case
-            when forecasts.outcome_id is null then 'no_tasks'
-            else forecasts.forecast_note
-        end as forecast_note,
-
-        -- target
-        outcomes.target_on,
-        {{ dbt.datediff('as_of.as_of_date', 'outcomes.target_on', 'day') }} as days_to_target,
-        forecasts.probability_done_by_target,
-
-        -- simulation (null for an outcome no workstream serves: nothing was simulated)
-        forecasts.simulation_trials,
-        forecasts.simulation_seed,
-        forecasts.horizon_days
-
-    from outcomes
-
-    cross join as_of
-
-    left join forecasts
-        on outcomes.outcome_id = forecasts.outcome_id
+    from outcome_forecasts_dated
 
 )
 

@@ -16,7 +16,7 @@ facts as (
 
 recommendations as (
 
-    select * from {{ ref('mart_outcome_recommendations') }}
+    select * from {{ ref('int_outcome_months_matched_to_review_rules') }}
 
 ),
 

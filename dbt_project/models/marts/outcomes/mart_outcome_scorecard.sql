@@ -15,7 +15,7 @@ with
 
 outcome_months as (
 
-    select * from {{ ref('mart_outcome_progress') }}
+    select * from {{ ref('int_outcome_months_judged_against_targets') }}
 
 ),
 

@@ -22,7 +22,7 @@ outcomes as (
 
 outcome_months as (
 
-    select * from {{ ref('mart_outcome_progress') }}
+    select * from {{ ref('int_outcome_months_judged_against_targets') }}
 
 ),
 
@@ -34,7 +34,7 @@ tasks as (
 
 wip_tasks as (
 
-    select * from {{ ref('mart_aging_wip') }}
+    select * from {{ ref('int_wip_tasks_aged_at_as_of') }}
 
 ),
 
@@ -46,19 +46,13 @@ teams as (
 
 thresholds as (
 
-    select * from {{ ref('delivery_thresholds') }}
+    select * from {{ ref('int_delivery_thresholds_pivoted') }}
 
 ),
 
 zombie_thresholds as (
 
-    select
-        max(
-            case
-                when threshold_name = 'zombie_recent_completion_days'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as recent_completion_days
+    select zombie_recent_completion_days as recent_completion_days
 
     from thresholds
 
