@@ -129,7 +129,7 @@ known_by_month_end as (
 
     from months
     inner join tasks_in_local_months
-        on tasks_in_local_months.created_month_start <= months.month_start
+        on months.month_start >= tasks_in_local_months.created_month_start
     group by months.month_start
 
 ),
