@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from pipelines.lib.duckdb_connection import connection
 from pipelines.report.charts import inline_plotlyjs, team_colours
-from pipelines.report.context import ReportContext, Section
+from pipelines.report.context import ReportContext, Section, SectionBuilder
 from pipelines.report.fragments import counted
 from pipelines.report.period import ReportPeriod
 from pipelines.report.queries import (
@@ -30,6 +30,7 @@ from pipelines.report.sections import SECTIONS
 
 LATEST = "latest.html"
 TEMPLATE = "report.html.j2"
+ORGANISATION_SOURCE = "marts.mart_org_monthly"  # the header line, as organisation_figures reads it
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pipelines.report", "templates"),
@@ -61,15 +62,17 @@ def build_report(
     The month of ``as_of`` itself, unless ``as_of`` is its last day, is still in progress: it is
     built only when asked for, labelled partial, and never replaces ``latest.html``, so that
     ``latest.html`` never judges a month on its first few days. A month after ``as_of`` raises
-    ValueError. The warehouse is opened read-only, so the report can be built from the published
+    ValueError; a warehouse without one of the marts the report reads raises MissingMartError
+    naming them. The warehouse is opened read-only, so the report can be built from the published
     file while BI tools read it.
     """
     period = ReportPeriod.resolve(as_of, month)
     with connection(warehouse_file, read_only=True) as con:
         marts = MartReader(con)
+        marts.require()
         figures = organisation_figures(marts, period)
-        context = ReportContext(marts, period, figures, team_colours(team_names(marts)))
-        sections = [build_section(context) for build_section in SECTIONS]
+        colours = team_colours(team_names(marts))
+        sections = [_build_section(builder, marts, period, colours) for builder in SECTIONS]
     page = render_page(period, figures, sections)
 
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,19 @@ def build_report(
         tasks=figures.tasks,
         outcomes=figures.outcomes,
     )
+
+
+def _build_section(
+    build_section: SectionBuilder,
+    marts: MartReader,
+    period: ReportPeriod,
+    colours: dict[str, str],
+) -> Section:
+    """One section, with the relations it read named as its sources: recorded, not declared,
+    so the page cannot name a mart a section does not read, nor leave one out."""
+    reader = marts.fresh()
+    section = build_section(ReportContext(reader, period, colours))
+    return replace(section, sources=tuple(reader.read))
 
 
 def render_page(period: ReportPeriod, figures: OrganisationFigures, sections: list[Section]) -> str:
@@ -99,6 +115,7 @@ def render_page(period: ReportPeriod, figures: OrganisationFigures, sections: li
                 counted(figures.outcomes, "outcome"),
             )
         ),
+        organisation_source=ORGANISATION_SOURCE,
         plotly_js=Markup(inline_plotlyjs()),
     )
 

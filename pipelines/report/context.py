@@ -8,27 +8,28 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from pipelines.report.period import ReportPeriod
-from pipelines.report.queries import MartReader, OrganisationFigures
+from pipelines.report.queries import MartReader
 
 
 @dataclass(frozen=True)
 class ReportContext:
-    """The open marts, the period, and what several sections share (figures, team colours)."""
+    """The open marts, the period, and what several sections share (team colours)."""
 
     marts: MartReader
     period: ReportPeriod
-    figures: OrganisationFigures
     team_colours: Mapping[str, str]
 
 
 @dataclass(frozen=True)
 class Section:
-    """One numbered part of the report: its anchor, title, a line on how to read it, and body."""
+    """One numbered part of the report: its anchor, title, a line on how to read it, its body,
+    and the relations (``marts.<mart>``, ``config.<seed>``) its figures were read from."""
 
     anchor: str
     title: str
     how_to_read: str
     body: Markup
+    sources: tuple[str, ...] = ()
 
 
 SectionBuilder = Callable[[ReportContext], Section]

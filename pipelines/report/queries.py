@@ -1,8 +1,9 @@
 """Read-only queries on schema ``marts``: the only place the report touches SQL.
 
-Every reader returns an empty result with the expected columns when its mart is absent, so a
-warehouse built from a landing folder with only task data still yields a report that names what
-is missing instead of failing.
+Every reader selects rows and columns of one or more marts and computes nothing: counts, monthly
+buckets, windows, percentiles and rates are made in the dbt models, where they are defined once
+and unit-tested. A build always creates every mart the report reads, so a missing mart is an
+error that names it, never an empty section.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pipelines.report.period import ReportPeriod
 
 REPORT_MARTS = (
     "fct_tasks",
-    "fct_daily_flow",
+    "mart_org_monthly",
     "mart_flow_weekly",
+    "mart_wip_daily",
     "mart_aging_wip",
+    "mart_aging_wip_by_team",
     "mart_quality_monthly",
     "dim_outcomes",
     "mart_outcome_progress",
@@ -33,6 +36,7 @@ REPORT_MARTS = (
     "mart_unlinked_work",
     "mart_zombie_work",
 )
+THRESHOLDS_TABLE = "config.delivery_thresholds"
 
 OUTCOME_STATUSES = ("off_track", "at_risk", "no_data", "on_track", "achieved")
 
@@ -72,6 +76,10 @@ PROGRESS_COLUMNS = (
 NO_TEAM = "(no team)"
 
 
+class MissingMartError(RuntimeError):
+    """The warehouse lacks a mart the report reads: it was not built by a complete run."""
+
+
 def plain(values: Iterable[object]) -> list[object]:
     """Python numbers, strings or None in place of numpy scalars and NaN/NA.
 
@@ -90,20 +98,43 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 class MartReader:
-    """A read-only view of schema ``marts`` that knows which marts exist."""
+    """A read-only view of schema ``marts`` that remembers which relations it was asked to read.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    ``read`` lets each section name, on the page, the marts its figures come from.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: frozenset[str] | None = None):
         self._con = con
-        rows = con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'"
-        ).fetchall()
-        self._tables = frozenset(name for (name,) in rows)
+        if tables is None:
+            rows = con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_schema in ('marts', 'config')"
+            ).fetchall()
+            tables = frozenset(name for (name,) in rows)
+        self._tables = tables
+        self.read: list[str] = []
 
-    def has(self, table: str) -> bool:
-        return table in self._tables
+    def fresh(self) -> MartReader:
+        """The same connection with an empty record of what was read."""
+        return MartReader(self._con, self._tables)
 
     def missing(self, tables: Sequence[str] = REPORT_MARTS) -> tuple[str, ...]:
-        return tuple(table for table in tables if table not in self._tables)
+        return tuple(table for table in tables if f"marts.{table}" not in self._tables)
+
+    def require(self, tables: Sequence[str] = REPORT_MARTS) -> None:
+        """Raise MissingMartError naming every mart of ``tables`` the warehouse lacks."""
+        missing = self.missing(tables)
+        if missing:
+            names = ", ".join(f"marts.{table}" for table in missing)
+            raise MissingMartError(
+                f"the warehouse has no {names}: build it with a complete pipeline run "
+                "(owh run or owh demo) before building the report"
+            )
+
+    def _note(self, relations: Sequence[str]) -> None:
+        for relation in relations:
+            if relation not in self.read:
+                self.read.append(relation)
 
     def frame(
         self,
@@ -113,175 +144,110 @@ class MartReader:
         *,
         reads: Sequence[str],
     ) -> pd.DataFrame:
-        """Rows of ``sql``, or no rows (with ``columns``) when a mart it ``reads`` is absent."""
-        if self.missing(reads):
-            return pd.DataFrame({column: [] for column in columns})
-        return self._con.execute(sql, list(params)).df()
+        """Rows of ``sql``, which selects ``columns`` from the marts it ``reads``."""
+        self.require(reads)
+        self._note([f"marts.{table}" for table in reads])
+        frame = self._con.execute(sql, list(params)).df()
+        return frame if len(frame) else pd.DataFrame({column: [] for column in columns})
 
-    def threshold(self, name: str) -> float | None:
-        """A row of the ``delivery_thresholds`` seed (schema ``config``), None when absent."""
-        if (
-            self._con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'config' and table_name = 'delivery_thresholds'"
-            ).fetchone()[0]
-            == 0
-        ):
-            return None
+    def threshold(self, name: str) -> float:
+        """A row of the ``delivery_thresholds`` seed (schema ``config``): every build loads it."""
+        if THRESHOLDS_TABLE not in self._tables:
+            raise MissingMartError(
+                f"the warehouse has no {THRESHOLDS_TABLE}: build it with a complete pipeline run"
+            )
+        self._note([THRESHOLDS_TABLE])
         row = self._con.execute(
-            "select threshold_value from config.delivery_thresholds where threshold_name = ?",
-            [name],
+            f"select threshold_value from {THRESHOLDS_TABLE} where threshold_name = ?", [name]
         ).fetchone()
-        return None if row is None else float(row[0])
+        if row is None:
+            raise MissingMartError(f"{THRESHOLDS_TABLE} has no threshold {name}")
+        return float(row[0])
 
     def scalar(self, sql: str, params: Sequence[object] = (), *, reads: Sequence[str]) -> object:
-        """The single value of ``sql``, or None when a mart it ``reads`` is absent."""
-        if self.missing(reads):
-            return None
+        """The single value of ``sql``, which reads the marts ``reads``."""
+        self.require(reads)
+        self._note([f"marts.{table}" for table in reads])
         return self._con.execute(sql, list(params)).fetchone()[0]
 
 
 @dataclass(frozen=True)
 class OrganisationFigures:
-    """The headline numbers of the report month, shown in the header and the summary."""
+    """The headline numbers of the report month, one row of ``mart_org_monthly``."""
 
     teams: int
     tasks: int
     completed_in_month: int
-    wip: int | None  # None: no daily flow up to the end of the period
+    wip: int | None  # None: the mart has no row for the month (no tasks and no outcomes yet)
     wip_on: dt.date | None
     outcomes: int
     status_counts: dict[str, int] = field(default_factory=dict)
     outcomes_not_evaluated: int = 0
-    illusions: int | None = None  # None: no execution-vs-delivery mart
+    illusions: int = 0
     unlinked_throughput_share: float | None = None  # None: nothing completed in the month
 
 
+ORG_MONTHLY_COLUMNS = (
+    "month_end_on",
+    "teams",
+    "tasks_created_to_date",
+    "throughput",
+    "unlinked_throughput_share",
+    "wip_at_month_end",
+    "outcomes",
+    *(f"outcomes_{status}" for status in OUTCOME_STATUSES),
+    "outcomes_not_evaluated",
+    "productivity_illusions",
+)
+
+
 def organisation_figures(marts: MartReader, period: ReportPeriod) -> OrganisationFigures:
-    """Teams and tasks known by the period's end, its completions and WIP, outcome statuses."""
-    first_day_after = period.data_end + dt.timedelta(days=1)
-    task_counts = marts.frame(
-        """
-        select
-            count(distinct team) as teams,
-            count(*) as tasks,
-            count(*) filter (
-                where is_completed and completed_at >= ? and completed_at < ?
-            ) as completed_in_month
-        from marts.fct_tasks
-        where created_at < ?
-        """,
-        ("teams", "tasks", "completed_in_month"),
-        (period.month, first_day_after, first_day_after),
-        reads=("fct_tasks",),
-    )
-    teams, tasks, completed = (
-        (int(value) for value in task_counts.iloc[0]) if len(task_counts) else (0, 0, 0)
-    )
-    wip_on, wip = _wip_at_period_end(marts, period)
-    status_counts, not_evaluated = _outcome_status_counts(marts, period)
-    illusions = marts.scalar(
-        """
-        select count(*) filter (where is_productivity_illusion)
-        from marts.mart_execution_vs_delivery
-        where month = ?
-        """,
-        (period.month,),
-        reads=("mart_execution_vs_delivery",),
-    )
-    unlinked_share = marts.scalar(
-        """
-        select sum(unlinked_throughput) / nullif(sum(throughput), 0)
-        from marts.mart_unlinked_work
+    """The report month's row of ``mart_org_monthly``: teams and tasks known by its end, its
+    completions in each team's local month, WIP at its end, outcome statuses and illusions."""
+    frame = marts.frame(
+        f"""
+        select {", ".join(ORG_MONTHLY_COLUMNS)}
+        from marts.mart_org_monthly
         where month_start = ?
         """,
+        ORG_MONTHLY_COLUMNS,
         (period.month,),
-        reads=("mart_unlinked_work",),
+        reads=("mart_org_monthly",),
     )
+    if frame.empty:
+        # a month before any task or outcome: nothing to count yet
+        return OrganisationFigures(
+            teams=0, tasks=0, completed_in_month=0, wip=None, wip_on=None, outcomes=0
+        )
+    row = records(frame)[0]
     return OrganisationFigures(
-        teams=teams,
-        tasks=tasks,
-        completed_in_month=completed,
-        wip=wip,
-        wip_on=wip_on,
-        outcomes=sum(status_counts.values()) + not_evaluated,
-        status_counts=status_counts,
-        outcomes_not_evaluated=not_evaluated,
-        illusions=None if illusions is None else int(illusions),
-        unlinked_throughput_share=None if unlinked_share is None else float(unlinked_share),
+        teams=int(row["teams"]),
+        tasks=int(row["tasks_created_to_date"]),
+        completed_in_month=int(row["throughput"]),
+        wip=int(row["wip_at_month_end"]),
+        wip_on=pd.Timestamp(row["month_end_on"]).date(),
+        outcomes=int(row["outcomes"]),
+        status_counts={status: int(row[f"outcomes_{status}"]) for status in OUTCOME_STATUSES},
+        outcomes_not_evaluated=int(row["outcomes_not_evaluated"]),
+        illusions=int(row["productivity_illusions"]),
+        unlinked_throughput_share=row["unlinked_throughput_share"],
     )
-
-
-def _wip_at_period_end(
-    marts: MartReader, period: ReportPeriod
-) -> tuple[dt.date | None, int | None]:
-    """WIP on the last day with daily flow up to ``data_end`` (0 when no task was in progress)."""
-    last_day = marts.scalar(
-        "select max(flow_date) from marts.fct_daily_flow where flow_date <= ?",
-        (period.data_end,),
-        reads=("fct_daily_flow",),
-    )
-    if last_day is None:
-        return None, None
-    wip = marts.scalar(
-        """
-        select coalesce(sum(task_count), 0)
-        from marts.fct_daily_flow
-        where is_wip_category and flow_date = ?
-        """,
-        (last_day,),
-        reads=("fct_daily_flow",),
-    )
-    return last_day, int(wip)
-
-
-def _outcome_status_counts(marts: MartReader, period: ReportPeriod) -> tuple[dict[str, int], int]:
-    """Outcomes per status in the report month, and those without a row for that month."""
-    frame = marts.frame(
-        """
-        select p.status, count(*) as outcomes
-        from marts.dim_outcomes as d
-        left join marts.mart_outcome_progress as p
-            on p.outcome_id = d.outcome_id and p.month = ?
-        group by p.status
-        """,
-        ("status", "outcomes"),
-        (period.month,),
-        reads=("dim_outcomes", "mart_outcome_progress"),
-    )
-    if frame.empty and marts.has("dim_outcomes"):
-        # Outcomes are defined but the progress mart is absent: none of them is evaluated.
-        defined = marts.scalar("select count(*) from marts.dim_outcomes", reads=("dim_outcomes",))
-        frame = pd.DataFrame({"status": [None], "outcomes": [defined]})
-    counts = dict.fromkeys(OUTCOME_STATUSES, 0)
-    not_evaluated = 0
-    for status, outcomes in frame.itertuples(index=False):
-        if pd.isna(status):
-            not_evaluated += int(outcomes)
-        else:
-            counts[str(status)] = counts.get(str(status), 0) + int(outcomes)
-    return counts, not_evaluated
 
 
 def team_names(marts: MartReader) -> list[str]:
     """Every team a flow mart names, sorted: the order that fixes each team's colour."""
-    selects = [
-        f"select coalesce(team, '{NO_TEAM}') as team from marts.{table}"
-        for table in ("fct_tasks", "mart_flow_weekly", "fct_daily_flow")
-        if marts.has(table)
-    ]
-    if not selects:
-        return []
+    tables = ("fct_tasks", "mart_flow_weekly", "mart_wip_daily")
+    selects = " union ".join(
+        f"select coalesce(team, '{NO_TEAM}') as team from marts.{table}" for table in tables
+    )
     frame = marts.frame(
-        f"select distinct team from ({' union '.join(selects)}) order by team",
-        ("team",),
-        reads=(),
+        f"select distinct team from ({selects}) order by team", ("team",), reads=tables
     )
     return [str(team) for team in frame["team"]]
 
 
 def has_tasks(marts: MartReader) -> bool:
-    return bool(marts.scalar("select count(*) > 0 from marts.fct_tasks", reads=("fct_tasks",)))
+    return bool(marts.scalar("select exists (select 1 from marts.fct_tasks)", reads=("fct_tasks",)))
 
 
 def weekly_flow(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
@@ -305,21 +271,20 @@ def weekly_flow(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
 
 
 def daily_wip(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
-    """WIP per team per day over the last 26 weeks: work-in-progress categories summed."""
+    """WIP per team per day over the last 26 weeks, as ``mart_wip_daily`` counts it."""
     return marts.frame(
         f"""
         select
             strftime(flow_date, '%Y-%m-%d') as flow_date,
             coalesce(team, '{NO_TEAM}') as team,
-            sum(task_count) as wip
-        from marts.fct_daily_flow
-        where is_wip_category and flow_date >= ? and flow_date <= ?
-        group by all
+            wip
+        from marts.mart_wip_daily
+        where flow_date >= ? and flow_date <= ?
         order by flow_date, team
         """,
         DAILY_WIP_COLUMNS,
         (period.trend_first_day, period.data_end),
-        reads=("fct_daily_flow",),
+        reads=("mart_wip_daily",),
     )
 
 
@@ -412,6 +377,51 @@ def aging_wip(marts: MartReader) -> pd.DataFrame:
         AGING_COLUMNS,
         reads=("mart_aging_wip",),
     )
+
+
+AGING_BY_TEAM_COLUMNS = (
+    "team",
+    "as_of_date",
+    "wip_tasks",
+    "below_p50_tasks",
+    "p50_p85_tasks",
+    "p85_p95_tasks",
+    "above_p95_tasks",
+    "unbanded_tasks",
+    "trailing_window_days",
+)
+
+
+def aging_wip_by_team(marts: MartReader) -> pd.DataFrame:
+    """Each team's tasks in WIP at the run's as_of day, counted per aging band, by team name."""
+    return marts.frame(
+        f"""
+        select
+            coalesce(team, '{NO_TEAM}') as team,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            wip_tasks,
+            below_p50_tasks,
+            p50_p85_tasks,
+            p85_p95_tasks,
+            above_p95_tasks,
+            unbanded_tasks,
+            trailing_window_days
+        from marts.mart_aging_wip_by_team
+        order by team
+        """,
+        AGING_BY_TEAM_COLUMNS,
+        reads=("mart_aging_wip_by_team",),
+    )
+
+
+def trailing_window_days(marts: MartReader) -> int | None:
+    """The trailing window of the team cycle-time percentiles (var ``trailing_window_days``), as
+    ``mart_aging_wip_by_team`` carries it; None when no team has work in progress."""
+    value = marts.scalar(
+        "select any_value(trailing_window_days) from marts.mart_aging_wip_by_team",
+        reads=("mart_aging_wip_by_team",),
+    )
+    return None if value is None else int(value)
 
 
 def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
@@ -634,6 +644,39 @@ def workstream_forecasts(marts: MartReader) -> pd.DataFrame:
         WORKSTREAM_FORECAST_COLUMNS,
         reads=("mart_delivery_forecast",),
     )
+
+
+@dataclass(frozen=True)
+class ForecastParameters:
+    """How the delivery forecasts were simulated, as ``mart_delivery_forecast`` records it."""
+
+    simulation_trials: int
+    window_days: int
+
+
+def forecast_parameters(marts: MartReader) -> ForecastParameters | None:
+    """The trials and throughput window of the forecasts; None when no workstream is forecast.
+
+    Every row of a run carries the same values (dbt vars); two different ones would mean a
+    mart assembled from two runs, which the page must not paper over.
+    """
+    frame = marts.frame(
+        """
+        select distinct simulation_trials, window_days
+        from marts.mart_delivery_forecast
+        """,
+        ("simulation_trials", "window_days"),
+        reads=("mart_delivery_forecast",),
+    )
+    if frame.empty:
+        return None
+    if len(frame) > 1:
+        raise ValueError(
+            "marts.mart_delivery_forecast mixes simulation parameters: "
+            f"{records(frame)}; rebuild the warehouse"
+        )
+    row = records(frame)[0]
+    return ForecastParameters(int(row["simulation_trials"]), int(row["window_days"]))
 
 
 def outcome_forecasts(marts: MartReader) -> pd.DataFrame:

@@ -34,6 +34,7 @@ MARTS = {
     "fct_task_status_intervals",
     "fct_tasks",
     "mart_aging_wip",
+    "mart_aging_wip_by_team",
     "mart_flow_weekly",
     "mart_flow_weekly_by_workstream",
     "mart_outcome_progress",
@@ -47,6 +48,8 @@ MARTS = {
     "mart_outcome_recommendations",
     "mart_delivery_forecast",
     "mart_outcome_forecast",
+    "mart_org_monthly",
+    "mart_wip_daily",
 }
 
 
@@ -190,3 +193,29 @@ def test_no_email_address_is_published_or_logged(demo_run):
     assert any(p.suffix == ".log" for p in files) and any(p.suffix == ".db" for p in files)
     for path in files:
         assert not email.search(path.read_bytes()), f"{path} holds an e-mail address"
+
+
+def test_the_published_report_prints_the_marts_figures(demo_run):
+    _, warehouse, _ = demo_run
+    page = (warehouse / "reports" / "2026-10.html").read_text(encoding="utf-8")
+    ((throughput, team_throughput),) = query(
+        warehouse,
+        """
+        select o.throughput, (select sum(throughput) from marts.mart_unlinked_work as u
+                              where u.month_start = o.month_start)
+        from marts.mart_org_monthly as o
+        where o.month_start = date '2026-10-01'
+        """,
+    )
+    assert throughput == team_throughput  # each team's local month, summed
+    header = re.search(r'<p class="org-line">([^<]*)</p>', page).group(1)
+    assert f" · {throughput:,} completed in October 2026 · " in header
+    ((trials, window_days),) = query(
+        warehouse,
+        "select distinct simulation_trials, window_days from marts.mart_delivery_forecast",
+    )
+    assert f"from {trials:,} Monte Carlo trials" in page
+    assert f"completions of the last {window_days} days" in page
+    assert page.count('<p class="sources" data-sources="marts.') + page.count(
+        '<p class="sources" data-sources="config.'
+    ) == page.count('<section class="report-section"')

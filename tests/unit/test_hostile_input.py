@@ -469,9 +469,10 @@ def test_the_report_escapes_hostile_outcome_kpi_team_and_status_names(tmp_path):
         )
         for table in (
             "fct_tasks",
-            "fct_daily_flow",
+            "mart_wip_daily",
             "mart_flow_weekly",
             "mart_aging_wip",
+            "mart_aging_wip_by_team",
             "mart_quality_monthly",
             "mart_unlinked_work",
         ):

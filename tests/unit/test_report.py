@@ -20,7 +20,7 @@ from pipelines.report import ReportResult, build_report
 from pipelines.report.charts import inline_plotlyjs
 from pipelines.report.fragments import format_number, format_share
 from pipelines.report.period import ReportPeriod, last_complete_month
-from pipelines.report.queries import MartReader, quality_monthly, weekly_flow
+from pipelines.report.queries import MartReader, MissingMartError, quality_monthly, weekly_flow
 from pipelines.report.sections.flow import _complete_daily_grid
 from pipelines.report.sections.gaps import NO_OUTCOMES, NO_TASKS
 
@@ -42,10 +42,22 @@ MARTS_DDL = {
             is_completed boolean, is_cancelled boolean, workstream_id varchar,
             outcome_id varchar, is_linked boolean
         )""",
-    "fct_daily_flow": """
-        create table marts.fct_daily_flow (
-            flow_date date, team varchar, status_category varchar, task_count integer,
-            is_wip_category boolean
+    "mart_org_monthly": """
+        create table marts.mart_org_monthly (
+            month_start date, month_end_on date, teams bigint, tasks_created_to_date bigint,
+            tasks_created bigint, throughput bigint, unlinked_throughput bigint,
+            unlinked_throughput_share double, wip_at_month_end bigint, outcomes bigint,
+            outcomes_off_track bigint, outcomes_at_risk bigint, outcomes_no_data bigint,
+            outcomes_on_track bigint, outcomes_achieved bigint, outcomes_not_evaluated bigint,
+            productivity_illusions bigint
+        )""",
+    "mart_wip_daily": """
+        create table marts.mart_wip_daily (flow_date date, team varchar, wip bigint)""",
+    "mart_aging_wip_by_team": """
+        create table marts.mart_aging_wip_by_team (
+            team varchar, as_of_date date, wip_tasks bigint, below_p50_tasks bigint,
+            p50_p85_tasks bigint, p85_p95_tasks bigint, above_p95_tasks bigint,
+            unbanded_tasks bigint, trailing_window_days integer
         )""",
     "mart_flow_weekly": """
         create table marts.mart_flow_weekly (
@@ -110,7 +122,8 @@ MARTS_DDL = {
             workstream_id varchar, workstream_name varchar, outcome_id varchar, as_of_date date,
             remaining_tasks bigint, window_completed_tasks bigint, window_days bigint,
             forecast_p50_on date, forecast_p85_on date, forecast_p95_on date,
-            forecast_note varchar, target_on date, probability_done_by_target double
+            forecast_note varchar, target_on date, probability_done_by_target double,
+            simulation_trials bigint
         )""",
     "mart_outcome_forecast": """
         create table marts.mart_outcome_forecast (
@@ -268,18 +281,35 @@ TASKS = [
     ("jira:G-3", "Gamma", "2026-10-10 09:00", "2026-10-12 11:00", True, False),
 ]
 
-# (flow_date, team, status_category, task_count, is_wip_category)
-DAILY_FLOW = [
-    ("2026-09-30", "Alpha", "in_progress", 4, True),
-    ("2026-09-30", "Beta", "waiting", 2, True),
-    ("2026-09-30", "Alpha", "done", 7, False),
-    ("2026-10-14", "Alpha", "in_progress", 1, True),
-    ("2026-10-14", "Gamma", "in_progress", 1, True),
-    ("2026-10-15", "Alpha", "in_progress", 2, True),
-    ("2026-10-15", "Beta", "waiting", 1, True),
-    ("2026-10-15", "Gamma", "in_progress", 2, True),
-    ("2026-10-15", "Gamma", "done", 9, False),
+# (flow_date, team, wip)
+WIP_DAILY = [
+    ("2026-09-30", "Alpha", 4),
+    ("2026-09-30", "Beta", 2),
+    ("2026-10-14", "Alpha", 1),
+    ("2026-10-14", "Gamma", 1),
+    ("2026-10-15", "Alpha", 2),
+    ("2026-10-15", "Beta", 1),
+    ("2026-10-15", "Gamma", 2),
 ]
+
+# The organisation's months. October's throughput, 6, is the sum over teams of UNLINKED's (each
+# team's local month): a UTC month over TASKS would give 4, which is what the report used to
+# count itself. (month_start, month_end_on, teams, tasks to date, created, throughput, unlinked,
+# share, wip, outcomes, off_track, at_risk, no_data, on_track, achieved, not evaluated, illusions)
+ORG_MONTHLY = [
+    ("2026-09-01", "2026-09-30", 3, 5, 3, 1, 0, 0.0, 6, 2, 0, 1, 0, 1, 0, 0, 0),
+    ("2026-10-01", "2026-10-15", 3, 8, 3, 6, 1, 1 / 6, 5, 2, 1, 0, 0, 1, 0, 0, 1),
+]
+
+# (team, wip, below_p50, p50_p85, p85_p95, above_p95, unbanded): AGING counted per band
+AGING_BY_TEAM = [
+    ("Alpha", 1, 0, 0, 0, 1, 0),
+    ("Beta", 1, 0, 0, 0, 0, 1),
+    ("Gamma", 2, 1, 0, 1, 0, 0),
+]
+TRAILING_WINDOW_DAYS = 60  # not the default 90: the page must print the mart's value
+SIMULATION_TRIALS = 2500  # not the default 10,000
+FORECAST_WINDOW_DAYS = 45  # not the default 90
 
 # (week_start, team, throughput, cycle_time_p50_days, cycle_time_p85_days)
 WEEKLY_FLOW = [
@@ -351,11 +381,18 @@ PROGRESS = [
 
 
 def create_marts(path: Path) -> Path:
-    """The five marts the report reads, with the contract's column names and no rows."""
+    """The marts the report reads, with the contract's column names and no rows, and the
+    thresholds seed that every build loads."""
     with connection(path) as con:
         con.execute("create schema marts")
         for ddl in MARTS_DDL.values():
             con.execute(ddl)
+        con.execute("create schema config")
+        con.execute(
+            "create table config.delivery_thresholds (threshold_name varchar, "
+            "threshold_value double)"
+        )
+        con.executemany("insert into config.delivery_thresholds values (?, ?)", DELIVERY_THRESHOLDS)
     return path
 
 
@@ -370,7 +407,19 @@ def seed_marts(path: Path) -> Path:
             """,
             TASKS,
         )
-        con.executemany("insert into marts.fct_daily_flow values (?::date, ?, ?, ?, ?)", DAILY_FLOW)
+        con.executemany("insert into marts.mart_wip_daily values (?::date, ?, ?)", WIP_DAILY)
+        con.executemany(
+            "insert into marts.mart_org_monthly values "
+            "(?::date, ?::date, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ORG_MONTHLY,
+        )
+        con.executemany(
+            f"""
+            insert into marts.mart_aging_wip_by_team
+            values (?, date '2026-10-15', ?, ?, ?, ?, ?, ?, {TRAILING_WINDOW_DAYS})
+            """,
+            AGING_BY_TEAM,
+        )
         con.executemany(
             """
             insert into marts.mart_flow_weekly (week_start, team, throughput,
@@ -456,11 +505,11 @@ def seed_marts(path: Path) -> Path:
             insert into marts.mart_delivery_forecast (workstream_id, workstream_name,
                 outcome_id, remaining_tasks, window_completed_tasks, forecast_p50_on,
                 forecast_p85_on, forecast_p95_on, forecast_note, target_on,
-                probability_done_by_target, as_of_date, window_days)
+                probability_done_by_target, as_of_date, window_days, simulation_trials)
             values (?, ?, ?, ?, ?, ?::date, ?::date, ?::date, ?, ?::date, ?,
-                date '2026-10-15', 90)
+                date '2026-10-15', ?, ?)
             """,
-            WORKSTREAM_FORECASTS,
+            [(*row, FORECAST_WINDOW_DAYS, SIMULATION_TRIALS) for row in WORKSTREAM_FORECASTS],
         )
         con.execute(
             """
@@ -484,12 +533,6 @@ def seed_marts(path: Path) -> Path:
             """,
             ZOMBIES,
         )
-        con.execute("create schema config")
-        con.execute(
-            "create table config.delivery_thresholds (threshold_name varchar, "
-            "threshold_value double)"
-        )
-        con.executemany("insert into config.delivery_thresholds values (?, ?)", DELIVERY_THRESHOLDS)
     return path
 
 
@@ -575,12 +618,11 @@ def test_writes_the_month_and_latest_with_the_counts_used(october):
 
 def test_summary_shows_the_inserted_figures(october):
     _, page = october
-    assert "3 teams · 8 tasks · 4 completed in October 2026 · 2 outcomes" in page
+    assert "3 teams · 8 tasks · 6 completed in October 2026 · 2 outcomes" in page
     assert figure(page, "teams") == "3"
     assert figure(page, "tasks") == "8"
-    # A-1, B-1 (midnight on 1 October), G-1, G-3; A-2 finished on 30 September
-    assert figure(page, "completed_in_month") == "4"
-    # 15 October: Alpha 2 + Beta 1 + Gamma 2; the 9 done tasks are not work in progress
+    # October's row of mart_org_monthly: each team's local month, summed
+    assert figure(page, "completed_in_month") == "6"
     assert figure(page, "wip") == "5"
     assert "in progress on 2026-10-15" in page
     assert figure(page, "outcomes") == "2"
@@ -786,6 +828,11 @@ def test_tasks_without_outcomes_show_flow_and_the_outcome_notice(tmp_path):
     with connection(warehouse) as con:
         con.execute("delete from marts.dim_outcomes")
         con.execute("delete from marts.mart_outcome_progress")
+        # as dbt would count them without outcomes
+        con.execute(
+            "update marts.mart_org_monthly set outcomes = 0, outcomes_off_track = 0, "
+            "outcomes_at_risk = 0, outcomes_on_track = 0, productivity_illusions = 0"
+        )
     page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
 
     outcomes = page[page.index('id="outcomes"') :]
@@ -794,21 +841,123 @@ def test_tasks_without_outcomes_show_flow_and_the_outcome_notice(tmp_path):
     assert 'class="tile" data-figure="outcomes"><div class="tile-value">0<' in page
 
 
-def test_a_warehouse_without_marts_names_them(tmp_path):
+def test_a_warehouse_without_marts_is_an_error_that_names_them(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with connection(warehouse) as con:
         con.execute("create schema raw")
-    page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
+    with pytest.raises(MissingMartError) as raised:
+        build_report(warehouse, tmp_path / "reports", as_of=AS_OF)
+    assert str(raised.value) == (
+        "the warehouse has no marts.fct_tasks, marts.mart_org_monthly, marts.mart_flow_weekly, "
+        "marts.mart_wip_daily, marts.mart_aging_wip, marts.mart_aging_wip_by_team, "
+        "marts.mart_quality_monthly, marts.dim_outcomes, marts.mart_outcome_progress, "
+        "marts.mart_outcome_review, marts.mart_outcome_recommendations, "
+        "marts.mart_outcome_scorecard, marts.mart_execution_vs_delivery, "
+        "marts.mart_delivery_forecast, marts.mart_outcome_forecast, marts.mart_unlinked_work, "
+        "marts.mart_zombie_work: build it with a complete pipeline run (owh run or owh demo) "
+        "before building the report"
+    )
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("mart", ["mart_org_monthly", "mart_unlinked_work", "mart_wip_daily"])
+def test_one_missing_mart_is_an_error_not_an_empty_section(tmp_path, mart):
+    warehouse = seed_marts(tmp_path / "warehouse.duckdb")
+    with connection(warehouse) as con:
+        con.execute(f"drop table marts.{mart}")
+    with pytest.raises(MissingMartError, match=rf"^the warehouse has no marts\.{mart}:"):
+        build_report(warehouse, tmp_path / "reports", as_of=AS_OF)
+
+
+def test_the_headline_completions_are_the_org_mart_figure_not_a_utc_count(october, warehouse):
+    _, page = october
+    with connection(warehouse, read_only=True) as con:
+        (from_mart,) = con.execute(
+            "select throughput from marts.mart_org_monthly where month_start = '2026-10-01'"
+        ).fetchone()
+        (utc_count,) = con.execute(
+            "select count(*) from marts.fct_tasks where is_completed "
+            "and completed_at >= '2026-10-01' and completed_at < '2026-11-01'"
+        ).fetchone()
+    assert (from_mart, utc_count) == (6, 4)  # the fixture makes the two differ
+    assert figure(page, "completed_in_month") == f"{from_mart:,}"
+    header = re.search(r'<p class="org-line">([^<]*)</p>', page).group(1)
+    assert f"{from_mart:,} completed in October 2026" in header
+    assert "in its team&#39;s local calendar month" in section(page, "summary")
+
+
+def test_the_text_prints_the_simulation_and_windows_of_the_marts(october):
+    _, page = october
+    forecasts = section(page, "forecasts")
     assert (
-        "The warehouse has no marts.fct_tasks, marts.fct_daily_flow, marts.mart_flow_weekly, "
-        "marts.mart_aging_wip, marts.mart_quality_monthly, marts.dim_outcomes, "
-        "marts.mart_outcome_progress, marts.mart_outcome_review, "
-        "marts.mart_outcome_recommendations, marts.mart_outcome_scorecard, "
-        "marts.mart_execution_vs_delivery, marts.mart_delivery_forecast, "
-        "marts.mart_outcome_forecast, marts.mart_unlinked_work, marts.mart_zombie_work: run the "
-        "pipeline to build every mart."
-    ) in page
-    assert NO_OUTCOMES in page
+        f"from {SIMULATION_TRIALS:,} Monte Carlo trials that replay each workstream&#39;s own "
+        f"daily completions of the last {FORECAST_WINDOW_DAYS} days"
+    ) in forecasts
+    assert f"Done in last {FORECAST_WINDOW_DAYS} days" in forecasts
+    aging = section(page, "aging")
+    assert f"what the team completed in the {TRAILING_WINDOW_DAYS} days before" in aging
+    scorecard = section(page, "scorecard")
+    assert f"linked completions in the last {TRAILING_WINDOW_DAYS} days" in scorecard
+    assert "10,000" not in page
+    assert "90 days" not in page
+
+
+# What each section reads, by anchor: the "Source:" line must name exactly these.
+SECTION_SOURCES = {
+    "summary": {
+        "marts.mart_org_monthly",
+        "marts.fct_tasks",
+        "marts.dim_outcomes",
+        "marts.mart_outcome_progress",
+    },
+    "review": {
+        "marts.dim_outcomes",
+        "marts.mart_outcome_review",
+        "marts.mart_outcome_recommendations",
+    },
+    "scorecard": {
+        "marts.mart_aging_wip_by_team",
+        "marts.dim_outcomes",
+        "marts.mart_outcome_scorecard",
+        "marts.mart_outcome_review",
+    },
+    "execution-vs-delivery": {
+        "config.delivery_thresholds",
+        "marts.dim_outcomes",
+        "marts.mart_execution_vs_delivery",
+    },
+    "outcomes": {"marts.dim_outcomes", "marts.mart_outcome_progress"},
+    "forecasts": {
+        "marts.mart_delivery_forecast",
+        "marts.dim_outcomes",
+        "marts.mart_outcome_forecast",
+    },
+    "unlinked": {
+        "config.delivery_thresholds",
+        "marts.mart_unlinked_work",
+        "marts.mart_zombie_work",
+    },
+    "throughput": {"marts.mart_flow_weekly"},
+    "cycle-time": {"marts.mart_flow_weekly"},
+    "wip": {"marts.mart_wip_daily"},
+    "aging": {"marts.mart_aging_wip_by_team", "marts.mart_aging_wip"},
+    "quality": {"marts.mart_quality_monthly"},
+}
+
+
+def test_every_section_names_the_marts_it_reads(october):
+    _, page = october
+    anchors = re.findall(r'<section class="report-section" id="([^"]+)">', page)
+    assert anchors == list(SECTION_SOURCES)
+    for anchor, expected in SECTION_SOURCES.items():
+        html = section(page, anchor)
+        named = re.findall(r'<p class="sources" data-sources="([^"]*)">Source: ([^<]*)</p>', html)
+        assert len(named) == 1, anchor
+        listed, shown = named[0]
+        assert set(listed.split()) == expected, anchor
+        assert set(shown.split(", ")) == expected, anchor
+    header = page[: page.index("</header>")]
+    assert "Source: marts.mart_org_monthly" in header
 
 
 def test_a_missing_warehouse_file_fails_loudly(tmp_path):
@@ -988,9 +1137,7 @@ def test_aging_section_says_when_nothing_is_old(tmp_path):
     with connection(warehouse) as con:
         con.execute("delete from marts.mart_aging_wip where aging_band in ('p85_p95', 'above_p95')")
     page = build_report(warehouse, tmp_path / "reports", as_of=AS_OF).paths[0].read_text()
-    assert (
-        "None of the 2 tasks in progress is older than 85% of its team&#39;s recent completions."
-    ) in page
+    assert "No task in progress is older than 85% of its team&#39;s recent completions." in page
 
 
 def test_quality_reads_the_12_months_that_end_with_the_period(warehouse):
@@ -1234,8 +1381,8 @@ def test_a_partial_month_is_marked_wherever_it_is_named(partial_october):
         '<p class="partial-note">Partial month: the figures cover 1\N{EN DASH}15 October only '
         "and will change until the month ends on 2026-10-31.</p>"
     ) in page
-    assert f"3 teams · 8 tasks · 4 completed in {PARTIAL_OCTOBER} · 2 outcomes" in page
-    assert figure(page, "completed_in_month") == "4"
+    assert f"3 teams · 8 tasks · 6 completed in {PARTIAL_OCTOBER} · 2 outcomes" in page
+    assert figure(page, "completed_in_month") == "6"
     assert f"Outcome status in {PARTIAL_OCTOBER}</h3>" in page
     assert f"<h3>{PARTIAL_OCTOBER}</h3>" in section(page, "unlinked")
     assert f"The 12 months up to {PARTIAL_OCTOBER}, each team" in section(page, "quality")

@@ -31,6 +31,7 @@ from pipelines.report.fragments import (
 from pipelines.report.queries import (
     UNLINKED_MONTHS,
     execution_vs_delivery,
+    forecast_parameters,
     outcome_definitions,
     outcome_forecasts,
     outcome_recommendations,
@@ -38,6 +39,7 @@ from pipelines.report.queries import (
     outcome_scorecard,
     plain,
     records,
+    trailing_window_days,
     unlinked_work,
     workstream_forecasts,
     zombie_findings,
@@ -140,10 +142,12 @@ def _recommendation_list(items: list[dict[str, object]]) -> Markup:
 
 def scorecard_section(context: ReportContext) -> Section:
     title = "Outcome scorecard"
+    window_days = trailing_window_days(context.marts)
+    window = "trailing window" if window_days is None else f"last {window_days} days"
     how_to_read = (
         f"Each outcome in {context.period.label} on five areas, each read through one measure "
         "and coloured by the thresholds of the scorecard_thresholds seed. Flow stability: cycle "
-        "time p85 ÷ p50 of the outcome's linked completions in the last 90 days (lower is more "
+        f"time p85 ÷ p50 of the outcome's linked completions in the {window} (lower is more "
         "predictable). Quality signals: share of those completions that were reopened. Adoption "
         "and business impact: the KPI's progress minus its expected progress, in points (an "
         "outcome has one KPI, so one of the two is 'no data'). Confidence: the lower of the "
@@ -242,12 +246,8 @@ def execution_section(context: ReportContext) -> Section:
         "more) against how far its KPI is ahead of (up) or behind (down) the straight path from "
         "baseline to target. An outcome far right and low has had its work delivered without "
         "the result it was for: a productivity illusion (shaded corner"
-        + (
-            f": at least {minimum:.0%} of the linked work done, more than "
-            f"{tolerance * 100:.0f} points behind)."
-            if minimum is not None and tolerance is not None
-            else ")."
-        )
+        + f": at least {minimum:.0%} of the linked work done, more than "
+        f"{tolerance * 100:.0f} points behind)."
         + " Work finished before an outcome's baseline is part of its baseline and not counted."
     )
     if outcome_definitions(context.marts).empty:
@@ -276,8 +276,8 @@ def execution_section(context: ReportContext) -> Section:
             f"{format_share(row['expected_progress'])} expected"
             for row in rows
         ],
-        min_completeness=0.8 if minimum is None else minimum,
-        gap_tolerance=0.05 if tolerance is None else tolerance,
+        min_completeness=minimum,
+        gap_tolerance=tolerance,
     )
     table_rows = [
         (
@@ -310,10 +310,17 @@ def forecast_section(context: ReportContext) -> Section:
     title = "Delivery forecasts"
     workstreams = workstream_forecasts(context.marts)
     as_of = str(workstreams["as_of_date"].iloc[0]) if len(workstreams) else ""
+    parameters = forecast_parameters(context.marts)
+    simulation = (
+        "Monte Carlo trials that replay each workstream's own daily completions of a trailing "
+        "window"
+        if parameters is None
+        else f"{parameters.simulation_trials:,} Monte Carlo trials that replay each "
+        f"workstream's own daily completions of the last {parameters.window_days} days"
+    )
     how_to_read = (
         "When the linked work still open at the end of "
-        f"{as_of or 'the run day'} will be done, from 10,000 Monte Carlo trials that replay each "
-        "workstream's own daily completions of the last 90 days. The dot is the date by which "
+        f"{as_of or 'the run day'} will be done, from {simulation}. The dot is the date by which "
         "half of the trials are done (p50), the tick 85 of 100 (p85), the bar reaches 95 of 100 "
         "(p95); the diamond is the outcome's target date. Forecasts are made for the run's "
         "date, whatever the report month."
@@ -355,7 +362,8 @@ def forecast_section(context: ReportContext) -> Section:
         Column("Workstream"),
         Column("Outcome"),
         Column("Remaining", numeric=True),
-        Column("Done in last 90 days", numeric=True),
+        # the section returned above when no workstream is forecast: parameters is set here
+        Column(f"Done in last {parameters.window_days} days", numeric=True),
         Column("p50"),
         Column("p85"),
         Column("p95"),

@@ -64,7 +64,8 @@ def cycle_time_section(context: ReportContext) -> Section:
 def wip_section(context: ReportContext) -> Section:
     daily = daily_wip(context.marts, context.period)
     how_to_read = (
-        "Tasks in an in-progress or waiting status at the end of each day, stacked by team: the "
+        "Tasks in an in-progress or waiting status at the end of each day in the team's time "
+        "zone, stacked by team: the "
         "top edge is the organisation's work in progress. Rising WIP with flat throughput means "
         "work is started faster than it is finished."
     )
@@ -86,14 +87,12 @@ def _partial_week(weekly: pd.DataFrame, data_end: dt.date) -> str | None:
 
 
 def _complete_daily_grid(daily: pd.DataFrame) -> tuple[list[str], dict[str, list[int]]]:
-    """Every day of the window for every team, zero where the mart has no WIP row.
+    """The mart's rows as one series per team over every day of the window.
 
-    A team with nothing in progress has no WIP row that day; a stacked area must see a zero
-    there, not interpolate across the gap.
+    ``mart_wip_daily`` has a row for every team and day; a day or team without one would still
+    be drawn as zero, so that a stacked area never interpolates across a gap.
     """
-    grid = daily.pivot_table(
-        index="flow_date", columns="team", values="wip", aggfunc="sum", fill_value=0
-    )
+    grid = daily.pivot(index="flow_date", columns="team", values="wip").fillna(0)
     first, last = dt.date.fromisoformat(grid.index[0]), dt.date.fromisoformat(grid.index[-1])
     days = [
         (first + dt.timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)

@@ -15,11 +15,6 @@ NO_OBSERVATIONS = (
 )
 
 
-def missing_marts_sentence(tables: tuple[str, ...]) -> str:
-    names = ", ".join(f"marts.{table}" for table in tables)
-    return f"The warehouse has no {names}: run the pipeline to build every mart."
-
-
 def no_flow_sentence(context: ReportContext) -> str:
     """Why a flow chart is empty: no tasks at all, or none active in the window."""
     if not has_tasks(context.marts):

@@ -132,7 +132,7 @@ def _outcome_card(view: OutcomeView, index: int, context: ReportContext) -> Mark
     meta = [f"KPI: {_kpi_label(d)}"]
     if d["owner"]:
         meta.append(f"owner: {d['owner']}")
-    if view.history.empty or view.history["actual_value"].notna().sum() == 0:
+    if view.history.empty or not view.history["actual_value"].notna().any():
         body = notice(NO_OBSERVATIONS.format(month=context.period.label))
     else:
         body = figure_html(_trajectory(view), f"chart-outcome-{index}-{_slug(d['outcome_id'])}")

@@ -6,47 +6,57 @@ from markupsafe import Markup
 
 from pipelines.report.charts import AGING_BANDS, aging_chart, figure_html, quality_chart
 from pipelines.report.context import ReportContext, Section
-from pipelines.report.fragments import Column, counted, data_table, format_number, notice
-from pipelines.report.queries import QUALITY_MONTHS, aging_wip, plain, quality_monthly
+from pipelines.report.fragments import Column, data_table, format_number, notice
+from pipelines.report.queries import (
+    QUALITY_MONTHS,
+    aging_wip,
+    aging_wip_by_team,
+    plain,
+    quality_monthly,
+    records,
+)
 from pipelines.report.sections.gaps import no_flow_sentence
 
 OLDEST_SHOWN = 10
 AT_RISK_BANDS = ("p85_p95", "above_p95")
+# the column of mart_aging_wip_by_team that counts each band of mart_aging_wip (None: no band)
+BAND_COLUMNS = {
+    "below_p50": "below_p50_tasks",
+    "p50_p85": "p50_p85_tasks",
+    "p85_p95": "p85_p95_tasks",
+    "above_p95": "above_p95_tasks",
+    None: "unbanded_tasks",
+}
 
 
 def aging_section(context: ReportContext) -> Section:
     title = "Aging work in progress"
-    aging = aging_wip(context.marts)
-    if aging.empty:
+    by_team = aging_wip_by_team(context.marts)
+    if by_team.empty:
         how_to_read = (
             "Each task in progress at the end of the run's day, by how its age compares with "
-            "the cycle times its team achieved over the last 90 days."
+            "the cycle times its team achieved over a trailing window of days."
         )
         return Section("aging", title, how_to_read, notice(no_flow_sentence(context)))
-    as_of = str(aging["as_of_date"].iloc[0])
+    teams = records(by_team)
+    as_of = str(teams[0]["as_of_date"])
+    window_days = int(teams[0]["trailing_window_days"])
     how_to_read = (
         f"Tasks in progress at the end of {as_of}, per team, coloured by their age against the "
-        "cycle times of what the team completed in the 90 days before: a task older than 85 of "
-        "100 recent completions (orange, red) is unlikely to finish soon without help. The table "
-        f"lists the {OLDEST_SHOWN} oldest of those."
+        f"cycle times of what the team completed in the {window_days} days before: a task older "
+        "than 85 of 100 recent completions (orange, red) is unlikely to finish soon without "
+        f"help. The table lists the {OLDEST_SHOWN} oldest of those."
     )
-    teams = sorted({str(team) for team in aging["team"]})
-    counts_by_band: dict[str | None, list[int]] = {}
-    for band, _, _ in AGING_BANDS:
-        in_band = (
-            aging[aging["aging_band"].isna()]
-            if band is None
-            else aging[aging["aging_band"] == band]
-        )
-        per_team = in_band.groupby("team").size()
-        counts_by_band[band] = [int(per_team.get(team, 0)) for team in teams]
-    chart = figure_html(aging_chart(teams, counts_by_band), "chart-aging")
+    counts_by_band = {
+        band: [int(team[BAND_COLUMNS[band]]) for team in teams] for band, _, _ in AGING_BANDS
+    }
+    chart = figure_html(
+        aging_chart([str(team["team"]) for team in teams], counts_by_band), "chart-aging"
+    )
+    aging = aging_wip(context.marts)
     at_risk = aging[aging["aging_band"].isin(AT_RISK_BANDS)].head(OLDEST_SHOWN)
     if at_risk.empty:
-        table = notice(
-            f"None of the {counted(len(aging), 'task')} in progress is older than 85% of its "
-            "team's recent completions."
-        )
+        table = notice("No task in progress is older than 85% of its team's recent completions.")
     else:
         columns = (
             Column("Task"),

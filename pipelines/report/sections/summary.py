@@ -6,18 +6,20 @@ from markupsafe import Markup
 
 from pipelines.report.context import ReportContext, Section
 from pipelines.report.fragments import Figure, figure_tiles, format_share, status_badge
-from pipelines.report.queries import OUTCOME_STATUSES, has_tasks, outcome_progress
-from pipelines.report.sections.gaps import (
-    NO_OBSERVATIONS,
-    NO_OUTCOMES,
-    NO_TASKS,
-    missing_marts_sentence,
+from pipelines.report.queries import (
+    OUTCOME_STATUSES,
+    OrganisationFigures,
+    has_tasks,
+    organisation_figures,
+    outcome_definitions,
+    outcome_progress,
 )
+from pipelines.report.sections.gaps import NO_OBSERVATIONS, NO_OUTCOMES, NO_TASKS
 
 
 def summary_section(context: ReportContext) -> Section:
-    figures = context.figures
     period = context.period
+    figures = organisation_figures(context.marts, period)
     wip_label = f"in progress on {figures.wip_on.isoformat()}" if figures.wip_on else "in progress"
     tiles = figure_tiles(
         [
@@ -34,7 +36,7 @@ def summary_section(context: ReportContext) -> Section:
             Figure("outcomes", f"{figures.outcomes:,}", "outcomes"),
             Figure(
                 "illusions",
-                "—" if figures.illusions is None else f"{figures.illusions:,}",
+                f"{figures.illusions:,}",
                 "productivity illusions: work done, KPI behind",
             ),
             Figure(
@@ -49,16 +51,16 @@ def summary_section(context: ReportContext) -> Section:
         title="Summary",
         how_to_read=(
             f"Figures as of {period.data_end.isoformat()}. Completed means the task's final "
-            f"move to done fell in {period.label}; in progress counts tasks in an in-progress or "
-            "waiting status at the end of that day; outcome statuses are those of "
-            f"{period.label}."
+            f"move to done fell in {period.label}, in its team's local calendar month (a task "
+            "done at 23:30 UTC on a month's last day by a team in Berlin counts in the next "
+            "month); in progress counts tasks in an in-progress or waiting status at the end of "
+            f"that day in each team's time zone; outcome statuses are those of {period.label}."
         ),
-        body=tiles + _status_counts(context) + _gaps(context),
+        body=tiles + _status_counts(context, figures) + _gaps(context),
     )
 
 
-def _status_counts(context: ReportContext) -> Markup:
-    figures = context.figures
+def _status_counts(context: ReportContext, figures: OrganisationFigures) -> Markup:
     if figures.outcomes == 0:
         return Markup("")
     items = [
@@ -81,14 +83,11 @@ def _status_counts(context: ReportContext) -> Markup:
 def _gaps(context: ReportContext) -> Markup:
     """Every reason a later section will be empty, listed once at the top."""
     sentences = []
-    missing = context.marts.missing()
-    if missing:
-        sentences.append(missing_marts_sentence(missing))
     if not has_tasks(context.marts):
         sentences.append(NO_TASKS)
-    if context.figures.outcomes == 0:
+    if outcome_definitions(context.marts).empty:
         sentences.append(NO_OUTCOMES)
-    elif outcome_progress(context.marts, context.period)["actual_value"].notna().sum() == 0:
+    elif not outcome_progress(context.marts, context.period)["actual_value"].notna().any():
         sentences.append(NO_OBSERVATIONS.format(month=context.period.label))
     if not sentences:
         return Markup("")
