@@ -5,7 +5,7 @@ with
 
 aging_wip as (
 
-    select * from {{ ref('mart_aging_wip') }}
+    select * from {{ ref('int_wip_tasks_aged_at_as_of') }}
 
 ),
 

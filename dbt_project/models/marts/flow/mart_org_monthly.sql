@@ -41,13 +41,13 @@ outcomes as (
 
 outcome_progress as (
 
-    select * from {{ ref('mart_outcome_progress') }}
+    select * from {{ ref('int_outcome_months_judged_against_targets') }}
 
 ),
 
 execution_vs_delivery as (
 
-    select * from {{ ref('mart_execution_vs_delivery') }}
+    select * from {{ ref('int_outcome_months_compared_with_execution') }}
 
 ),
 
