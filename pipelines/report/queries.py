@@ -35,8 +35,8 @@ REPORT_MARTS = (
     "mart_outcome_forecast",
     "mart_unlinked_work",
     "mart_zombie_work",
+    "dim_delivery_thresholds",
 )
-THRESHOLDS_TABLE = "config.delivery_thresholds"
 
 OUTCOME_STATUSES = ("off_track", "at_risk", "no_data", "on_track", "achieved")
 
@@ -151,18 +151,13 @@ class MartReader:
         return frame if len(frame) else pd.DataFrame({column: [] for column in columns})
 
     def threshold(self, name: str) -> float:
-        """A row of the ``delivery_thresholds`` seed (schema ``config``): every build loads it."""
-        if THRESHOLDS_TABLE not in self._tables:
-            raise MissingMartError(
-                f"the warehouse has no {THRESHOLDS_TABLE}: build it with a complete pipeline run"
+        """A delivery rule's threshold as the rules read it: a column of dim_delivery_thresholds."""
+        return float(
+            self.scalar(
+                f"select {name} from marts.dim_delivery_thresholds",
+                reads=["dim_delivery_thresholds"],
             )
-        self._note([THRESHOLDS_TABLE])
-        row = self._con.execute(
-            f"select threshold_value from {THRESHOLDS_TABLE} where threshold_name = ?", [name]
-        ).fetchone()
-        if row is None:
-            raise MissingMartError(f"{THRESHOLDS_TABLE} has no threshold {name}")
-        return float(row[0])
+        )
 
     def scalar(self, sql: str, params: Sequence[object] = (), *, reads: Sequence[str]) -> object:
         """The single value of ``sql``, which reads the marts ``reads``."""

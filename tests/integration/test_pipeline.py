@@ -28,6 +28,7 @@ MARTS = {
     "dim_kpis",
     "dim_outcomes",
     "dim_workstreams",
+    "dim_delivery_thresholds",
     "fct_daily_flow",
     "fct_daily_flow_by_column",
     "fct_kpi_observations",

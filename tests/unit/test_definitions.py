@@ -47,6 +47,7 @@ MARTS = [
     "mart_wip_daily",
     "dim_outcomes",
     "dim_workstreams",
+    "dim_delivery_thresholds",
     "dim_kpis",
     "fct_kpi_observations",
     "mart_outcome_progress",

@@ -262,11 +262,14 @@ ZOMBIES = [
     ),
 ]
 
-DELIVERY_THRESHOLDS = [
-    ("illusion_min_execution_completeness", 0.8),
-    ("illusion_progress_gap_tolerance", 0.05),
-    ("review_unlinked_share_max", 0.25),
-]
+# one row of dim_delivery_thresholds, as its contract names the columns
+DELIVERY_THRESHOLDS = {
+    "illusion_min_execution_completeness": 0.8,
+    "illusion_progress_gap_tolerance": 0.05,
+    "zombie_recent_completion_days": 30,
+    "review_unlinked_share_max": 0.25,
+    "review_min_probability_by_target": 0.5,
+}
 
 # (task_key, team, created_at, completed_at, is_completed, is_cancelled)
 TASKS = [
@@ -381,18 +384,17 @@ PROGRESS = [
 
 
 def create_marts(path: Path) -> Path:
-    """The marts the report reads, with the contract's column names and no rows, and the
-    thresholds seed that every build loads."""
+    """The marts the report reads, with the contract's column names and no rows, and the one row
+    of thresholds that every build publishes."""
     with connection(path) as con:
         con.execute("create schema marts")
         for ddl in MARTS_DDL.values():
             con.execute(ddl)
-        con.execute("create schema config")
-        con.execute(
-            "create table config.delivery_thresholds (threshold_name varchar, "
-            "threshold_value double)"
+        columns = ", ".join(
+            f"cast({value!r} as {'integer' if isinstance(value, int) else 'double'}) as {name}"
+            for name, value in DELIVERY_THRESHOLDS.items()
         )
-        con.executemany("insert into config.delivery_thresholds values (?, ?)", DELIVERY_THRESHOLDS)
+        con.execute(f"create table marts.dim_delivery_thresholds as select {columns}")
     return path
 
 
@@ -854,7 +856,8 @@ def test_a_warehouse_without_marts_is_an_error_that_names_them(tmp_path):
         "marts.mart_outcome_review, marts.mart_outcome_recommendations, "
         "marts.mart_outcome_scorecard, marts.mart_execution_vs_delivery, "
         "marts.mart_delivery_forecast, marts.mart_outcome_forecast, marts.mart_unlinked_work, "
-        "marts.mart_zombie_work: build it with a complete pipeline run (owh run or owh demo) "
+        "marts.mart_zombie_work, marts.dim_delivery_thresholds: build it with a complete "
+        "pipeline run (owh run or owh demo) "
         "before building the report"
     )
     assert not (tmp_path / "reports").exists()
@@ -922,7 +925,7 @@ SECTION_SOURCES = {
         "marts.mart_outcome_review",
     },
     "execution-vs-delivery": {
-        "config.delivery_thresholds",
+        "marts.dim_delivery_thresholds",
         "marts.dim_outcomes",
         "marts.mart_execution_vs_delivery",
     },
@@ -933,7 +936,7 @@ SECTION_SOURCES = {
         "marts.mart_outcome_forecast",
     },
     "unlinked": {
-        "config.delivery_thresholds",
+        "marts.dim_delivery_thresholds",
         "marts.mart_unlinked_work",
         "marts.mart_zombie_work",
     },
