@@ -10,9 +10,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('int_teams_unioned_with_task_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -20,13 +20,12 @@ team_month_bounds as (
 
     select
         tasks.team,
-        min({{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }})
-            as first_month_start,
+        min(task_calendar.created_month) as first_month_start,
         {{ month_start(as_of_date()) }} as last_month_start
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
     group by tasks.team
 
 ),

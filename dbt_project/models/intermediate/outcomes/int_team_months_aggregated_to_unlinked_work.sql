@@ -2,8 +2,8 @@
 -- delivery reached no outcome (docs/metrics.md, "Unlinked work"), as a share of throughput and of
 -- active time, with the unlinked tasks created in the month and in WIP at its end. Unlinked means
 -- `not is_linked` in fct_tasks: no workstream of its own and no matching rule, or a workstream
--- whose outcome is not defined. Months are the team's local calendar months, half-open, like
--- mart_quality_monthly: every team has a row for every month from its first task creation to the
+-- whose outcome is not defined. Months are the team's local calendar months, half-open, placed
+-- by int_task_milestones_localised_to_calendar as for mart_quality_monthly: every team has a row for every month from its first task creation to the
 -- as_of month, and the month's throughput equals mart_quality_monthly's.
 with
 
@@ -31,6 +31,12 @@ team_months as (
 
 ),
 
+task_calendar as (
+
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
+
+),
+
 tasks_in_local_months as (
 
     select
@@ -39,14 +45,12 @@ tasks_in_local_months as (
         tasks.is_completed,
         not tasks.is_linked as is_unlinked,
         tasks.active_time_days,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month as created_month_start,
+        task_calendar.completed_month as completed_month_start
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
 
 ),
 

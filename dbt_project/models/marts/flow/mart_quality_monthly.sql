@@ -1,6 +1,7 @@
 -- One row per calendar month and team (grain: month_start x team): rework rate, defect escape
 -- rate and bug share of throughput. Months are the team's local calendar months, half-open: a
--- task completed at 00:00 on the first day of a month counts in that month only. Bugs are the
+-- task completed at 00:00 on the first day of a month counts in that month only
+-- (int_task_milestones_localised_to_calendar places every task). Bugs are the
 -- tasks of flow item type `defect` (work_types seed). Every team has a row for every month from
 -- its first task creation to the as_of month.
 --   rework rate        completions of the month that were ever reopened / completions
@@ -14,9 +15,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -34,14 +35,12 @@ tasks_in_local_months as (
         tasks.found_in,
         tasks.is_completed,
         tasks.is_reopened,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month as created_month_start,
+        task_calendar.completed_month as completed_month_start
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
 
 ),
 

@@ -10,9 +10,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -20,14 +20,12 @@ unlinked_tasks as (
 
     select
         tasks.*,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month as created_month_start,
+        task_calendar.completed_month as completed_month_start
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
     where
         not tasks.is_linked
         and not tasks.is_cancelled
