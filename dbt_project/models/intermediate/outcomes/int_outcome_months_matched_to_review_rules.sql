@@ -190,7 +190,7 @@ unlinked_heavy_teams as (
     inner join unlinked_work
         on
             outcome_teams.team = unlinked_work.team
-            and outcome_teams.month = unlinked_work.month_start
+            and outcome_teams.month = unlinked_work.month
     cross join rule_thresholds
     where round(unlinked_work.unlinked_throughput_share, 6) > rule_thresholds.unlinked_share_max
 

@@ -20,8 +20,8 @@ unlinked_tasks as (
 
     select
         tasks.*,
-        task_calendar.created_month as created_month_start,
-        task_calendar.completed_month as completed_month_start
+        task_calendar.created_month,
+        task_calendar.completed_month
 
     from tasks
     inner join task_calendar
@@ -55,8 +55,8 @@ final as (
         created_at,
         started_at,
         completed_at,
-        created_month_start,
-        completed_month_start,
+        created_month,
+        completed_month,
 
         -- measures
         is_completed,
