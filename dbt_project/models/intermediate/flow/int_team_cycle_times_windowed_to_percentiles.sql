@@ -32,7 +32,7 @@ evaluation_days as (
     select
         team,
         cast(
-            least({{ dbt.last_day('month_start', 'month') }}, {{ as_of_date() }}) as date
+            least({{ dbt.last_day('month', 'month') }}, {{ as_of_date() }}) as date
         ) as evaluated_on
 
     from team_months

@@ -1,4 +1,4 @@
--- One row per team × local calendar month (grain: team, month_start), from the month in which
+-- One row per team × local calendar month (grain: team, month), from the month in which
 -- the team's first task was created, in the team's time zone, through the month of the as_of
 -- date: the rows of every team-month mart, so that a month without any activity keeps its row
 -- (with zero counts) instead of disappearing.
@@ -10,9 +10,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('int_teams_unioned_with_task_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -20,13 +20,12 @@ team_month_bounds as (
 
     select
         tasks.team,
-        min({{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }})
-            as first_month_start,
-        {{ month_start(as_of_date()) }} as last_month_start
+        min(task_calendar.created_month) as first_month,
+        {{ month_start(as_of_date()) }} as last_month
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
     group by tasks.team
 
 ),
@@ -44,16 +43,16 @@ final as (
         team_month_bounds.team,
         cast(
             {{ dbt.dateadd(
-                'month', 'month_offsets.generated_number - 1', 'team_month_bounds.first_month_start'
+                'month', 'month_offsets.generated_number - 1', 'team_month_bounds.first_month'
             ) }}
             as date
-        ) as month_start
+        ) as month
 
     from team_month_bounds
     cross join month_offsets
     where
         month_offsets.generated_number - 1
-        <= {{ dbt.datediff('team_month_bounds.first_month_start', 'team_month_bounds.last_month_start', 'month') }}
+        <= {{ dbt.datediff('team_month_bounds.first_month', 'team_month_bounds.last_month', 'month') }}
 
 )
 

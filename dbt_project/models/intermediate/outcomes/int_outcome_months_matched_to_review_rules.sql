@@ -8,8 +8,8 @@
 --   30 unblock_linked_work               behind, with linked WIP blocked or older than the team's p85
 --   40 pause_unlinked_work               behind, and a team on it spends > review_unlinked_share_max
 --                                        of its month's throughput on work that reaches no outcome
---   50 start_linked_work                 not achieved, inside its window, no linked task in WIP
---                                        and none done in zombie_recent_completion_days
+--   50 start_linked_work                 not achieved, inside its window, no active work
+--                                        (int_outcome_days_assessed_for_active_work)
 --   60 replan_remaining_work             as_of month: the remaining linked work is done by the
 --                                        target date in < review_min_probability_by_target trials
 --   70 decide_past_target                behind after its target date
@@ -190,7 +190,7 @@ unlinked_heavy_teams as (
     inner join unlinked_work
         on
             outcome_teams.team = unlinked_work.team
-            and outcome_teams.month = unlinked_work.month_start
+            and outcome_teams.month = unlinked_work.month
     cross join rule_thresholds
     where round(unlinked_work.unlinked_throughput_share, 6) > rule_thresholds.unlinked_share_max
 
@@ -257,8 +257,7 @@ start_linked_work as (
         worded.status <> 'achieved'
         and worded.evaluated_on >= worded.baseline_on
         and worded.evaluated_on <= worded.target_on
-        and worded.linked_tasks_in_wip = 0
-        and worded.recent_linked_completions = 0
+        and not worded.has_active_work
 
 ),
 

@@ -5,8 +5,9 @@
 --                     month), beside the move the straight-line trajectory expected
 --   what blocked it   linked tasks in WIP at the end of the evaluation day that are blocked or
 --                     older than their team's cycle-time p85, their count and the oldest
---   context           execution completeness and illusion, recent linked completions, and the
---                     forecast for the as_of month
+--   context           execution completeness and illusion, whether the outcome has active work
+--                     (int_outcome_days_assessed_for_active_work, as mart_zombie_work reads it at
+--                     as_of), and the forecast for the as_of month
 with
 
 outcome_months as (
@@ -39,23 +40,15 @@ linked_task_months as (
 
 ),
 
+active_work as (
+
+    select * from {{ ref('int_outcome_days_assessed_for_active_work') }}
+
+),
+
 outcome_forecasts as (
 
     select * from {{ ref('int_outcome_forecasts_dated') }}
-
-),
-
-thresholds as (
-
-    select * from {{ ref('int_delivery_thresholds_pivoted') }}
-
-),
-
-recent_completion_window as (
-
-    select zombie_recent_completion_days as recent_completion_days
-
-    from thresholds
 
 ),
 
@@ -107,47 +100,17 @@ stuck_tasks as (
 
 ),
 
-linked_work_at_evaluation as (
+stuck_work_at_evaluation as (
 
     select
-        linked_task_months.outcome_id,
-        linked_task_months.month,
-        sum(case when linked_task_months.is_in_wip then 1 else 0 end) as linked_tasks_in_wip,
-        sum(case when linked_task_months.is_blocked then 1 else 0 end) as blocked_linked_tasks,
-        sum(case when linked_task_months.is_aging_beyond_p85 then 1 else 0 end)
-            as aging_linked_tasks,
-        sum(
-            case
-                when linked_task_months.is_blocked or linked_task_months.is_aging_beyond_p85
-                    then 1
-                else 0
-            end
-        ) as stuck_linked_tasks,
-        -- done within the recent window up to the evaluation day, on the team's calendar (as
-        -- mart_zombie_work counts it at the as_of day)
-        sum(
-            case
-                when
-                    linked_task_months.status_category = 'done'
-                    and {{ dbt.datediff(
-                        'linked_task_months.status_entered_on',
-                        'linked_task_months.evaluated_on',
-                        'day'
-                    ) }} < recent_completion_window.recent_completion_days
-                    then 1
-                else 0
-            end
-        ) as recent_linked_completions,
-        max(
-            case
-                when linked_task_months.status_category = 'done'
-                    then linked_task_months.status_entered_on
-            end
-        ) as last_linked_completion_on
+        outcome_id,
+        month,
+        sum(case when is_blocked then 1 else 0 end) as blocked_linked_tasks,
+        sum(case when is_aging_beyond_p85 then 1 else 0 end) as aging_linked_tasks,
+        count(*) as stuck_linked_tasks
 
-    from linked_task_months
-    cross join recent_completion_window
-    group by linked_task_months.outcome_id, linked_task_months.month
+    from stuck_tasks
+    group by outcome_id, month
 
 ),
 
@@ -217,13 +180,12 @@ final as (
         execution.illusion_reason,
 
         -- what blocked it
-        cast(coalesce(linked_work_at_evaluation.linked_tasks_in_wip, 0) as bigint)
-            as linked_tasks_in_wip,
-        cast(coalesce(linked_work_at_evaluation.blocked_linked_tasks, 0) as bigint)
+        cast(coalesce(active_work.linked_tasks_in_wip, 0) as bigint) as linked_tasks_in_wip,
+        cast(coalesce(stuck_work_at_evaluation.blocked_linked_tasks, 0) as bigint)
             as blocked_linked_tasks,
-        cast(coalesce(linked_work_at_evaluation.aging_linked_tasks, 0) as bigint)
+        cast(coalesce(stuck_work_at_evaluation.aging_linked_tasks, 0) as bigint)
             as aging_linked_tasks,
-        cast(coalesce(linked_work_at_evaluation.stuck_linked_tasks, 0) as bigint)
+        cast(coalesce(stuck_work_at_evaluation.stuck_linked_tasks, 0) as bigint)
             as stuck_linked_tasks,
         oldest_stuck_tasks.task_key as oldest_stuck_task_key,
         oldest_stuck_tasks.task_id as oldest_stuck_task_id,
@@ -232,10 +194,11 @@ final as (
         oldest_stuck_tasks.age_days as oldest_stuck_task_age_days,
         oldest_stuck_tasks.is_blocked as is_oldest_stuck_task_blocked,
 
-        -- recent delivery of linked work
-        cast(coalesce(linked_work_at_evaluation.recent_linked_completions, 0) as bigint)
+        -- recent delivery of linked work, and whether the outcome has active work at all
+        cast(coalesce(active_work.recent_linked_completions, 0) as bigint)
             as recent_linked_completions,
-        linked_work_at_evaluation.last_linked_completion_on,
+        active_work.last_linked_completion_on,
+        coalesce(active_work.has_active_work, false) as has_active_work,
 
         -- forecast, for the month of the run's as_of date only
         outcome_forecasts.remaining_tasks as forecast_remaining_tasks,
@@ -251,10 +214,14 @@ final as (
         on
             compared_with_previous_month.outcome_id = execution.outcome_id
             and compared_with_previous_month.month = execution.month
-    left join linked_work_at_evaluation
+    left join active_work
         on
-            compared_with_previous_month.outcome_id = linked_work_at_evaluation.outcome_id
-            and compared_with_previous_month.month = linked_work_at_evaluation.month
+            compared_with_previous_month.outcome_id = active_work.outcome_id
+            and compared_with_previous_month.evaluated_on = active_work.evaluated_on
+    left join stuck_work_at_evaluation
+        on
+            compared_with_previous_month.outcome_id = stuck_work_at_evaluation.outcome_id
+            and compared_with_previous_month.month = stuck_work_at_evaluation.month
     left join oldest_stuck_tasks
         on
             compared_with_previous_month.outcome_id = oldest_stuck_tasks.outcome_id

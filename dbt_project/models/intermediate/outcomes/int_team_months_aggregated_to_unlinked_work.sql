@@ -1,9 +1,9 @@
--- One row per calendar month and team (grain: month_start x team): how much of the team's
+-- One row per calendar month and team (grain: month x team): how much of the team's
 -- delivery reached no outcome (docs/metrics.md, "Unlinked work"), as a share of throughput and of
 -- active time, with the unlinked tasks created in the month and in WIP at its end. Unlinked means
 -- `not is_linked` in fct_tasks: no workstream of its own and no matching rule, or a workstream
--- whose outcome is not defined. Months are the team's local calendar months, half-open, like
--- mart_quality_monthly: every team has a row for every month from its first task creation to the
+-- whose outcome is not defined. Months are the team's local calendar months, half-open, placed
+-- by int_task_milestones_localised_to_calendar as for mart_quality_monthly: every team has a row for every month from its first task creation to the
 -- as_of month, and the month's throughput equals mart_quality_monthly's.
 with
 
@@ -31,6 +31,12 @@ team_months as (
 
 ),
 
+task_calendar as (
+
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
+
+),
+
 tasks_in_local_months as (
 
     select
@@ -39,14 +45,12 @@ tasks_in_local_months as (
         tasks.is_completed,
         not tasks.is_linked as is_unlinked,
         tasks.active_time_days,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month,
+        task_calendar.completed_month
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
 
 ),
 
@@ -56,11 +60,11 @@ team_month_ends as (
 
     select
         team_months.team,
-        team_months.month_start,
+        team_months.month,
         {{ local_to_utc_timestamp(
             'cast(' ~ dbt.dateadd(
                 'day', 1,
-                'least(' ~ dbt.last_day('team_months.month_start', 'month') ~ ', ' ~ as_of_date() ~ ')'
+                'least(' ~ dbt.last_day('team_months.month', 'month') ~ ', ' ~ as_of_date() ~ ')'
             ) ~ ' as timestamp)',
             'teams.time_zone'
         ) }} as month_end_at
@@ -75,7 +79,7 @@ monthly_completions as (
 
     select
         team,
-        completed_month_start as month_start,
+        completed_month as month,
         count(*) as throughput,
         sum(case when is_unlinked then 1 else 0 end) as unlinked_throughput,
         -- whole microseconds, so that the sum does not depend on the order of addition
@@ -86,7 +90,7 @@ monthly_completions as (
 
     from tasks_in_local_months
     where is_completed
-    group by team, completed_month_start
+    group by team, completed_month
 
 ),
 
@@ -94,12 +98,12 @@ monthly_creations as (
 
     select
         team,
-        created_month_start as month_start,
+        created_month as month,
         count(*) as tasks_created,
         sum(case when is_unlinked then 1 else 0 end) as unlinked_tasks_created
 
     from tasks_in_local_months
-    group by team, created_month_start
+    group by team, created_month
 
 ),
 
@@ -107,7 +111,7 @@ wip_at_month_ends as (
 
     select
         team_month_ends.team,
-        team_month_ends.month_start,
+        team_month_ends.month,
         count(*) as wip_at_month_end,
         sum(case when tasks_in_local_months.is_unlinked then 1 else 0 end)
             as unlinked_wip_at_month_end
@@ -121,7 +125,7 @@ wip_at_month_ends as (
     inner join tasks_in_local_months
         on intervals.task_key = tasks_in_local_months.task_key
     where intervals.status_category in ('in_progress', 'waiting')
-    group by team_month_ends.team, team_month_ends.month_start
+    group by team_month_ends.team, team_month_ends.month
 
 ),
 
@@ -129,7 +133,7 @@ final as (
 
     select
         -- keys
-        team_months.month_start,
+        team_months.month,
         team_months.team,
 
         -- throughput
@@ -167,15 +171,15 @@ final as (
     left join monthly_completions
         on
             team_months.team = monthly_completions.team
-            and team_months.month_start = monthly_completions.month_start
+            and team_months.month = monthly_completions.month
     left join monthly_creations
         on
             team_months.team = monthly_creations.team
-            and team_months.month_start = monthly_creations.month_start
+            and team_months.month = monthly_creations.month
     left join wip_at_month_ends
         on
             team_months.team = wip_at_month_ends.team
-            and team_months.month_start = wip_at_month_ends.month_start
+            and team_months.month = wip_at_month_ends.month
 
 )
 

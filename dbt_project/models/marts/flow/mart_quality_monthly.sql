@@ -1,6 +1,7 @@
--- One row per calendar month and team (grain: month_start x team): rework rate, defect escape
+-- One row per calendar month and team (grain: month x team): rework rate, defect escape
 -- rate and bug share of throughput. Months are the team's local calendar months, half-open: a
--- task completed at 00:00 on the first day of a month counts in that month only. Bugs are the
+-- task completed at 00:00 on the first day of a month counts in that month only
+-- (int_task_milestones_localised_to_calendar places every task). Bugs are the
 -- tasks of flow item type `defect` (work_types seed). Every team has a row for every month from
 -- its first task creation to the as_of month.
 --   rework rate        completions of the month that were ever reopened / completions
@@ -14,9 +15,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -34,14 +35,12 @@ tasks_in_local_months as (
         tasks.found_in,
         tasks.is_completed,
         tasks.is_reopened,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month,
+        task_calendar.completed_month
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
 
 ),
 
@@ -49,14 +48,14 @@ monthly_completions as (
 
     select
         team,
-        completed_month_start as month_start,
+        completed_month as month,
         count(*) as throughput,
         sum(case when is_reopened then 1 else 0 end) as reopened_completions,
         sum(case when is_bug then 1 else 0 end) as bug_completions
 
     from tasks_in_local_months
     where is_completed
-    group by team, completed_month_start
+    group by team, completed_month
 
 ),
 
@@ -64,14 +63,14 @@ monthly_bugs_created as (
 
     select
         team,
-        created_month_start as month_start,
+        created_month as month,
         count(*) as bugs_created,
         sum(case when found_in = 'production' then 1 else 0 end) as escaped_bugs_created,
         sum(case when found_in is null then 1 else 0 end) as bugs_created_without_origin
 
     from tasks_in_local_months
     where is_bug
-    group by team, created_month_start
+    group by team, created_month
 
 ),
 
@@ -79,7 +78,7 @@ final as (
 
     select
         -- keys
-        team_months.month_start,
+        team_months.month,
         team_months.team,
 
         -- rework
@@ -107,11 +106,11 @@ final as (
     left join monthly_completions
         on
             team_months.team = monthly_completions.team
-            and team_months.month_start = monthly_completions.month_start
+            and team_months.month = monthly_completions.month
     left join monthly_bugs_created
         on
             team_months.team = monthly_bugs_created.team
-            and team_months.month_start = monthly_bugs_created.month_start
+            and team_months.month = monthly_bugs_created.month
 
 )
 

@@ -10,9 +10,9 @@ tasks as (
 
 ),
 
-teams as (
+task_calendar as (
 
-    select * from {{ ref('dim_teams') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -20,14 +20,12 @@ unlinked_tasks as (
 
     select
         tasks.*,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        task_calendar.created_month,
+        task_calendar.completed_month
 
     from tasks
-    inner join teams
-        on tasks.team = teams.team
+    inner join task_calendar
+        on tasks.task_key = task_calendar.task_key
     where
         not tasks.is_linked
         and not tasks.is_cancelled
@@ -57,8 +55,8 @@ final as (
         created_at,
         started_at,
         completed_at,
-        created_month_start,
-        completed_month_start,
+        created_month,
+        completed_month,
 
         -- measures
         is_completed,

@@ -1,4 +1,4 @@
--- One row per calendar month and team (grain: month_start x team): how much of the team's
+-- One row per calendar month and team (grain: month x team): how much of the team's
 -- delivery reached no outcome (docs/metrics.md, "Unlinked work"), as a share of throughput and of
 -- active time, with the unlinked tasks created in the month and in WIP at its end. Unlinked means
 -- `not is_linked` in fct_tasks: no workstream of its own and no matching rule, or a workstream
@@ -18,7 +18,7 @@ team_months_aggregated_to_unlinked_work as (
 final as (
 
     select
-        month_start,
+        month,
         team,
         throughput,
         unlinked_throughput,

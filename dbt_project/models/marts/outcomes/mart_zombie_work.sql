@@ -1,9 +1,11 @@
 -- One row per finding (grain: finding_type x subject_id) at the as_of date: work and outcomes
 -- that look alive on a board but no longer move anything, or outcomes nobody works on.
 --   outcome_without_active_work  an outcome not achieved, whose window has begun and whose
---                                target date has not passed, with no linked task in WIP and
---                                none completed in the last `zombie_recent_completion_days`
---                                (subject: the outcome)
+--                                target date has not passed, with no active work at the end
+--                                of the as_of day: no linked task of its window in WIP and none
+--                                completed in the last `zombie_recent_completion_days`
+--                                (int_outcome_days_assessed_for_active_work, which the monthly
+--                                review reads for each month; subject: the outcome)
 --   work_on_achieved_outcome     a task linked to an achieved outcome that is in WIP, or was
 --                                started after the outcome first reached its target (subject:
 --                                the task)
@@ -44,17 +46,16 @@ teams as (
 
 ),
 
-thresholds as (
+active_work as (
 
-    select * from {{ ref('int_delivery_thresholds_pivoted') }}
+    select * from {{ ref('int_outcome_days_assessed_for_active_work') }}
 
 ),
 
-zombie_thresholds as (
+active_work_at_as_of as (
 
-    select zombie_recent_completion_days as recent_completion_days
-
-    from thresholds
+    select * from active_work
+    where is_as_of_day
 
 ),
 
@@ -139,30 +140,6 @@ linked_wip_tasks as (
 
 ),
 
-outcome_work as (
-
-    select
-        outcome_id,
-        count(*) as linked_tasks,
-        max(case when completed_on <= {{ as_of_date() }} then completed_on end)
-            as last_completed_on
-
-    from linked_tasks
-    group by outcome_id
-
-),
-
-outcome_wip as (
-
-    select
-        outcome_id,
-        count(*) as wip_tasks
-
-    from linked_wip_tasks
-    group by outcome_id
-
-),
-
 outcomes_without_active_work as (
 
     select
@@ -170,27 +147,19 @@ outcomes_without_active_work as (
         outcome_states.owner,
         outcome_states.target_on,
         outcome_states.first_achieved_on,
-        cast(coalesce(outcome_work.linked_tasks, 0) as bigint) as linked_tasks,
-        outcome_work.last_completed_on,
-        cast(zombie_thresholds.recent_completion_days as integer) as recent_completion_days
+        active_work_at_as_of.linked_tasks,
+        active_work_at_as_of.last_linked_completion_on as last_completed_on,
+        active_work_at_as_of.recent_completion_days
 
     from outcome_states
-    left join outcome_work
-        on outcome_states.outcome_id = outcome_work.outcome_id
-    left join outcome_wip
-        on outcome_states.outcome_id = outcome_wip.outcome_id
-    cross join zombie_thresholds
+    inner join active_work_at_as_of
+        on outcome_states.outcome_id = active_work_at_as_of.outcome_id
     where
         not outcome_states.is_achieved
         -- an outcome whose window has not begun is not expected to have work yet
         and outcome_states.baseline_on <= {{ as_of_date() }}
         and outcome_states.target_on >= {{ as_of_date() }}
-        and outcome_wip.wip_tasks is null
-        and (
-            outcome_work.last_completed_on is null
-            or {{ dbt.datediff('outcome_work.last_completed_on', as_of_date(), 'day') }}
-            >= zombie_thresholds.recent_completion_days
-        )
+        and not active_work_at_as_of.has_active_work
 
 ),
 
