@@ -203,7 +203,7 @@ def organisation_figures(marts: MartReader, period: ReportPeriod) -> Organisatio
         f"""
         select {", ".join(ORG_MONTHLY_COLUMNS)}
         from marts.mart_org_monthly
-        where month_start = ?
+        where month = ?
         """,
         ORG_MONTHLY_COLUMNS,
         (period.month,),
@@ -342,7 +342,7 @@ AGING_COLUMNS = (
     "as_of_date",
 )
 QUALITY_COLUMNS = (
-    "month_start",
+    "month",
     "team",
     "throughput",
     "rework_rate",
@@ -425,7 +425,7 @@ def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
     return marts.frame(
         f"""
         select
-            strftime(month_start, '%Y-%m-%d') as month_start,
+            strftime(month, '%Y-%m-%d') as month,
             coalesce(team, '{NO_TEAM}') as team,
             throughput,
             rework_rate,
@@ -433,8 +433,8 @@ def quality_monthly(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
             defect_escape_rate,
             bug_share
         from marts.mart_quality_monthly
-        where month_start >= ? and month_start <= ?
-        order by team, month_start
+        where month >= ? and month <= ?
+        order by team, month
         """,
         QUALITY_COLUMNS,
         (first_month, period.month),
@@ -511,7 +511,7 @@ OUTCOME_FORECAST_COLUMNS = (
     "probability_done_by_target",
 )
 UNLINKED_COLUMNS = (
-    "month_start",
+    "month",
     "team",
     "throughput",
     "unlinked_throughput",
@@ -702,7 +702,7 @@ def unlinked_work(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
     return marts.frame(
         f"""
         select
-            strftime(month_start, '%Y-%m-%d') as month_start,
+            strftime(month, '%Y-%m-%d') as month,
             coalesce(team, '{NO_TEAM}') as team,
             throughput,
             unlinked_throughput,
@@ -712,8 +712,8 @@ def unlinked_work(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
             unlinked_active_time_share,
             unlinked_wip_at_month_end
         from marts.mart_unlinked_work
-        where month_start >= ? and month_start <= ?
-        order by team, month_start
+        where month >= ? and month <= ?
+        order by team, month
         """,
         UNLINKED_COLUMNS,
         (months_before(period.month, UNLINKED_MONTHS - 1), period.month),

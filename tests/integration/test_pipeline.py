@@ -203,9 +203,9 @@ def test_the_published_report_prints_the_marts_figures(demo_run):
         warehouse,
         """
         select o.throughput, (select sum(throughput) from marts.mart_unlinked_work as u
-                              where u.month_start = o.month_start)
+                              where u.month = o.month)
         from marts.mart_org_monthly as o
-        where o.month_start = date '2026-10-01'
+        where o.month = date '2026-10-01'
         """,
     )
     assert throughput == team_throughput  # each team's local month, summed

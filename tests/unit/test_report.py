@@ -44,7 +44,7 @@ MARTS_DDL = {
         )""",
     "mart_org_monthly": """
         create table marts.mart_org_monthly (
-            month_start date, month_end_on date, teams bigint, tasks_created_to_date bigint,
+            month date, month_end_on date, teams bigint, tasks_created_to_date bigint,
             tasks_created bigint, throughput bigint, unlinked_throughput bigint,
             unlinked_throughput_share double, wip_at_month_end bigint, outcomes bigint,
             outcomes_off_track bigint, outcomes_at_risk bigint, outcomes_no_data bigint,
@@ -89,7 +89,7 @@ MARTS_DDL = {
         )""",
     "mart_quality_monthly": """
         create table marts.mart_quality_monthly (
-            month_start date, team varchar, throughput bigint, reopened_completions bigint,
+            month date, team varchar, throughput bigint, reopened_completions bigint,
             rework_rate double, bugs_created bigint, escaped_bugs_created bigint,
             defect_escape_rate double, bug_completions bigint, bug_share double
         )""",
@@ -133,7 +133,7 @@ MARTS_DDL = {
         )""",
     "mart_unlinked_work": """
         create table marts.mart_unlinked_work (
-            month_start date, team varchar, throughput bigint, unlinked_throughput bigint,
+            month date, team varchar, throughput bigint, unlinked_throughput bigint,
             unlinked_throughput_share double, active_time_days double,
             unlinked_active_time_days double, unlinked_active_time_share double,
             unlinked_wip_at_month_end bigint
@@ -240,7 +240,7 @@ WORKSTREAM_FORECASTS = [
     ("WS-2", "Help centre", "O-ADO", 3, 0, None, None, None, "no_throughput", "2026-12-01", None),
 ]
 
-# (month_start, team, throughput, unlinked, share, active, unlinked active, share, unlinked wip)
+# (month, team, throughput, unlinked, share, active, unlinked active, share, unlinked wip)
 UNLINKED = [
     ("2025-10-01", "Alpha", 4, 4, 1.0, 8.0, 8.0, 1.0, 0),  # 13 months back: outside the window
     ("2026-09-01", "Alpha", 1, 0, 0.0, 2.0, 0.0, 0.0, 1),
@@ -297,7 +297,7 @@ WIP_DAILY = [
 
 # The organisation's months. October's throughput, 6, is the sum over teams of UNLINKED's (each
 # team's local month): a UTC month over TASKS would give 4, which is what the report used to
-# count itself. (month_start, month_end_on, teams, tasks to date, created, throughput, unlinked,
+# count itself. (month, month_end_on, teams, tasks to date, created, throughput, unlinked,
 # share, wip, outcomes, off_track, at_risk, no_data, on_track, achieved, not evaluated, illusions)
 ORG_MONTHLY = [
     ("2026-09-01", "2026-09-30", 3, 5, 3, 1, 0, 0.0, 6, 2, 0, 1, 0, 1, 0, 0, 0),
@@ -332,7 +332,7 @@ AGING = [
     ("B-3", "Beta", "Blocked", None, 30.0, None, 30.0),
 ]
 
-# (month_start, team, throughput, rework_rate, bugs_created, defect_escape_rate, bug_share)
+# (month, team, throughput, rework_rate, bugs_created, defect_escape_rate, bug_share)
 QUALITY = [
     ("2025-10-01", "Alpha", 4, 0.0, 1, 1.0, 0.25),  # 13 months back: outside the window
     ("2025-11-01", "Alpha", 4, 0.25, 2, 0.5, 0.5),
@@ -456,7 +456,7 @@ def seed_marts(path: Path) -> Path:
         )
         con.executemany(
             """
-            insert into marts.mart_quality_monthly (month_start, team, throughput, rework_rate,
+            insert into marts.mart_quality_monthly (month, team, throughput, rework_rate,
                 bugs_created, defect_escape_rate, bug_share)
             values (?::date, ?, ?, ?, ?, ?, ?)
             """,
@@ -876,7 +876,7 @@ def test_the_headline_completions_are_the_org_mart_figure_not_a_utc_count(octobe
     _, page = october
     with connection(warehouse, read_only=True) as con:
         (from_mart,) = con.execute(
-            "select throughput from marts.mart_org_monthly where month_start = '2026-10-01'"
+            "select throughput from marts.mart_org_monthly where month = '2026-10-01'"
         ).fetchone()
         (utc_count,) = con.execute(
             "select count(*) from marts.fct_tasks where is_completed "
@@ -1146,7 +1146,7 @@ def test_aging_section_says_when_nothing_is_old(tmp_path):
 def test_quality_reads_the_12_months_that_end_with_the_period(warehouse):
     with connection(warehouse, read_only=True) as con:
         frame = quality_monthly(MartReader(con), ReportPeriod.resolve(AS_OF))
-    assert frame[["month_start", "team"]].values.tolist() == [
+    assert frame[["month", "team"]].values.tolist() == [
         ["2025-11-01", "Alpha"],
         ["2026-10-01", "Alpha"],
         ["2026-10-01", "Gamma"],

@@ -417,11 +417,11 @@ def unlinked_section(context: ReportContext) -> Section:
     if unlinked.empty:
         return Section("unlinked", title, how_to_read, notice(no_flow_sentence(context)))
     series = {
-        str(team): (plain(rows["month_start"]), plain(rows["unlinked_throughput_share"]))
+        str(team): (plain(rows["month"]), plain(rows["unlinked_throughput_share"]))
         for team, rows in unlinked.groupby("team", sort=True)
     }
     chart = unlinked_share_chart(series, context.team_colours, threshold=threshold)
-    month = unlinked[unlinked["month_start"] == context.period.month.isoformat()]
+    month = unlinked[unlinked["month"] == context.period.month.isoformat()]
     month_rows = [
         (
             row["team"],

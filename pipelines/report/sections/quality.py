@@ -98,7 +98,7 @@ def quality_section(context: ReportContext) -> Section:
         return Section("quality", title, how_to_read, notice(no_flow_sentence(context)))
     series = {
         str(team): {
-            measure: (plain(rows["month_start"]), plain(rows[measure]))
+            measure: (plain(rows["month"]), plain(rows[measure]))
             for measure in ("rework_rate", "defect_escape_rate", "bug_share")
         }
         for team, rows in quality.groupby("team", sort=True)

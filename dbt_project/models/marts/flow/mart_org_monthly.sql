@@ -1,35 +1,23 @@
--- One row per calendar month (grain: month_start): the organisation's numbers for the month, as
--- the report's headline shows them. Every count over tasks is the sum over teams of the team's
--- own local calendar month (half-open, like mart_quality_monthly and mart_unlinked_work), so
--- `throughput` equals the sum of those marts' `throughput` over teams; a UTC month would move a
--- completion near midnight into the neighbouring month for every team away from UTC. WIP is
--- counted at the end of the month's last day, or of the as_of day for the month in progress, in
--- each team's time zone (as fct_daily_flow counts a day). Outcome statuses are those of
--- mart_outcome_progress for the month; an outcome without a row for the month is not evaluated.
--- Months are those of any team (int_team_months_spined) or outcome, and the as_of month always.
+-- One row per calendar month (grain: month): the organisation's numbers for the month, as the
+-- report's headline shows them. The task counts are the sums over teams of each team's own local
+-- month, as int_team_months_aggregated_to_unlinked_work counts it (and mart_unlinked_work and
+-- mart_quality_monthly publish it): a UTC month would move a completion near midnight into the
+-- neighbouring month for every team away from UTC. WIP is that of each team at the end of the
+-- month's last day, or of the as_of day for the month in progress. Outcome statuses are those of
+-- int_outcome_months_judged_against_targets (mart_outcome_progress) for the month; an outcome
+-- without a row for the month is not evaluated. Months are those of any team or outcome, and the
+-- as_of month always.
 with
-
-tasks as (
-
-    select * from {{ ref('fct_tasks') }}
-
-),
-
-teams as (
-
-    select * from {{ ref('dim_teams') }}
-
-),
 
 team_months as (
 
-    select * from {{ ref('int_team_months_spined') }}
+    select * from {{ ref('int_team_months_aggregated_to_unlinked_work') }}
 
 ),
 
-daily_flow as (
+task_calendar as (
 
-    select * from {{ ref('fct_daily_flow') }}
+    select * from {{ ref('int_task_milestones_localised_to_calendar') }}
 
 ),
 
@@ -53,105 +41,63 @@ execution_vs_delivery as (
 
 months as (
 
-    select month_start from team_months
+    select month from team_months
 
     union
 
-    select month as month_start from outcome_progress
+    select month from outcome_progress
 
     union
 
-    select {{ month_start(as_of_date()) }} as month_start
+    select {{ month_start(as_of_date()) }} as month
 
 ),
 
 month_ends as (
 
     select
-        month_start,
-        cast(
-            least({{ dbt.last_day('month_start', 'month') }}, {{ as_of_date() }}) as date
-        ) as month_end_on
+        month,
+        cast(least({{ dbt.last_day('month', 'month') }}, {{ as_of_date() }}) as date)
+            as month_end_on
 
     from months
 
 ),
 
-tasks_in_local_months as (
+-- the teams' own local months, added up
+team_totals as (
 
     select
-        tasks.task_key,
-        tasks.team,
-        tasks.is_completed,
-        not tasks.is_linked as is_unlinked,
-        {{ month_start(utc_to_local_timestamp('tasks.created_at', 'teams.time_zone')) }}
-            as created_month_start,
-        {{ month_start(utc_to_local_timestamp('tasks.completed_at', 'teams.time_zone')) }}
-            as completed_month_start
+        month,
+        sum(throughput) as throughput,
+        sum(unlinked_throughput) as unlinked_throughput,
+        sum(tasks_created) as tasks_created,
+        sum(wip_at_month_end) as wip_at_month_end
 
-    from tasks
-    inner join teams
-        on tasks.team = teams.team
+    from team_months
+    group by month
 
 ),
 
-monthly_completions as (
-
-    select
-        completed_month_start as month_start,
-        count(*) as throughput,
-        sum(case when is_unlinked then 1 else 0 end) as unlinked_throughput
-
-    from tasks_in_local_months
-    where is_completed
-    group by completed_month_start
-
-),
-
-monthly_creations as (
-
-    select
-        created_month_start as month_start,
-        count(*) as tasks_created
-
-    from tasks_in_local_months
-    group by created_month_start
-
-),
-
--- tasks and teams known by the month's end: created in the month or before it
+-- tasks and teams known by the month's end: created in the month or before it, locally
 known_by_month_end as (
 
     select
-        months.month_start,
+        months.month,
         count(*) as tasks_created_to_date,
-        count(distinct tasks_in_local_months.team) as teams
+        count(distinct task_calendar.team) as teams
 
     from months
-    inner join tasks_in_local_months
-        on months.month_start >= tasks_in_local_months.created_month_start
-    group by months.month_start
-
-),
-
-wip_at_month_ends as (
-
-    select
-        month_ends.month_start,
-        sum(daily_flow.task_count) as wip_at_month_end
-
-    from month_ends
-    inner join daily_flow
-        on month_ends.month_end_on = daily_flow.flow_date
-    where daily_flow.is_wip_category
-    group by month_ends.month_start
+    inner join task_calendar
+        on months.month >= task_calendar.created_month
+    group by months.month
 
 ),
 
 outcome_statuses as (
 
     select
-        months.month_start,
+        months.month,
         count(*) as outcomes,
         sum(case when outcome_progress.status = 'off_track' then 1 else 0 end)
             as outcomes_off_track,
@@ -171,15 +117,15 @@ outcome_statuses as (
     left join outcome_progress
         on
             outcomes.outcome_id = outcome_progress.outcome_id
-            and months.month_start = outcome_progress.month
-    group by months.month_start
+            and months.month = outcome_progress.month
+    group by months.month
 
 ),
 
 monthly_illusions as (
 
     select
-        month as month_start,
+        month,
         sum(case when is_productivity_illusion then 1 else 0 end) as productivity_illusions
 
     from execution_vs_delivery
@@ -191,7 +137,7 @@ final as (
 
     select
         -- keys
-        month_ends.month_start,
+        month_ends.month,
         month_ends.month_end_on,
 
         -- tasks and teams known by the month's end
@@ -200,13 +146,13 @@ final as (
             as tasks_created_to_date,
 
         -- flow of the month
-        cast(coalesce(monthly_creations.tasks_created, 0) as bigint) as tasks_created,
-        cast(coalesce(monthly_completions.throughput, 0) as bigint) as throughput,
-        cast(coalesce(monthly_completions.unlinked_throughput, 0) as bigint)
+        cast(coalesce(team_totals.tasks_created, 0) as bigint) as tasks_created,
+        cast(coalesce(team_totals.throughput, 0) as bigint) as throughput,
+        cast(coalesce(team_totals.unlinked_throughput, 0) as bigint)
             as unlinked_throughput,
-        cast(monthly_completions.unlinked_throughput as {{ type_double() }})
-        / nullif(monthly_completions.throughput, 0) as unlinked_throughput_share,
-        cast(coalesce(wip_at_month_ends.wip_at_month_end, 0) as bigint) as wip_at_month_end,
+        cast(team_totals.unlinked_throughput as {{ type_double() }})
+        / nullif(team_totals.throughput, 0) as unlinked_throughput_share,
+        cast(coalesce(team_totals.wip_at_month_end, 0) as bigint) as wip_at_month_end,
 
         -- outcomes
         cast(coalesce(outcome_statuses.outcomes, 0) as bigint) as outcomes,
@@ -222,17 +168,13 @@ final as (
 
     from month_ends
     left join known_by_month_end
-        on month_ends.month_start = known_by_month_end.month_start
-    left join monthly_creations
-        on month_ends.month_start = monthly_creations.month_start
-    left join monthly_completions
-        on month_ends.month_start = monthly_completions.month_start
-    left join wip_at_month_ends
-        on month_ends.month_start = wip_at_month_ends.month_start
+        on month_ends.month = known_by_month_end.month
+    left join team_totals
+        on month_ends.month = team_totals.month
     left join outcome_statuses
-        on month_ends.month_start = outcome_statuses.month_start
+        on month_ends.month = outcome_statuses.month
     left join monthly_illusions
-        on month_ends.month_start = monthly_illusions.month_start
+        on month_ends.month = monthly_illusions.month
 
 )
 
