@@ -8,6 +8,10 @@
   names (the landing folder for ingestion, the Parquet folder for publishing). SQL that reaches a
   connection, whatever it holds, cannot read ``/etc/passwd`` or a file beside the landing folder
   (``PermissionException``); the configuration is then locked, so it cannot turn that back on.
+- bounded memory: ``memory_limit`` is ``OWH_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``4GB``)
+  or, by default, a quarter of the machine's memory, instead of DuckDB's own 80 %; what does not
+  fit spills to ``temp_directory`` (beside a database file, or the system's temporary folder for
+  an in-memory connection).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,6 +29,11 @@ SAFE_SETTINGS: dict[str, object] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+
+MEMORY_LIMIT_ENV = "OWH_DUCKDB_MEMORY_LIMIT"
+# the share of the machine's memory that one connection may use when the environment says nothing
+DEFAULT_MEMORY_SHARE = 0.25
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -56,15 +66,42 @@ def connect(
             ) from exc
         raise
     folders = [*allowed_directories, *([Path(path).parent] if path is not None else [])]
-    harden(con, folders)
+    # an in-memory connection has no folder of its own to spill to
+    spill = Path(tempfile.gettempdir()) / "outcome-warehouse-duckdb" if path is None else None
+    harden(con, folders, temp_directory=spill)
     return con
 
 
-def harden(con: duckdb.DuckDBPyConnection, folders: Sequence[str | Path]) -> None:
-    """Set UTC for the connection and every cursor of it, allow files in ``folders`` only, and
-    lock the configuration. dbt's connections get the same through ``pipelines.lib.dbt_plugin``."""
+def memory_limit() -> str:
+    """The memory one DuckDB connection may use: ``OWH_DUCKDB_MEMORY_LIMIT``, or a quarter of the
+    machine's physical memory."""
+    configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if configured:
+        if not _MEMORY_LIMIT.match(configured):
+            raise ValueError(
+                f"{MEMORY_LIMIT_ENV}={configured!r} is not a size: give a number and a unit, "
+                "such as 4GB or 512MiB"
+            )
+        return configured
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(256, int(physical * DEFAULT_MEMORY_SHARE / 2**20))}MiB"
+
+
+def harden(
+    con: duckdb.DuckDBPyConnection,
+    folders: Sequence[str | Path],
+    *,
+    temp_directory: str | Path | None = None,
+) -> None:
+    """Set UTC for the connection and every cursor of it, bound its memory, allow files in
+    ``folders`` only, and lock the configuration. dbt's connections get the same through
+    ``pipelines.lib.dbt_plugin``. ``temp_directory`` is where DuckDB spills what does not fit in
+    memory; DuckDB's own default (beside the database file) when None."""
     # global, so that a cursor (a new session) inherits it: after the lock it could not set it
     con.execute("set global TimeZone = 'UTC'")
+    con.execute("set memory_limit = ?", [memory_limit()])
+    if temp_directory is not None:
+        con.execute("set temp_directory = ?", [str(temp_directory)])
     # a trailing separator, so that allowing /data/landing does not allow /data/landing-old
     allowed = sorted({str(Path(folder).resolve()) + os.sep for folder in folders})
     con.execute("set allowed_directories = ?", [allowed])

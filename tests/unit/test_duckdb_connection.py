@@ -3,6 +3,7 @@ file outside the folders it was given."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.duckdb_connection import WarehouseLockedError, connect, connection
+from pipelines.lib.duckdb_connection import (
+    WarehouseLockedError,
+    connect,
+    connection,
+    memory_limit,
+)
 
 
 @pytest.fixture
@@ -142,5 +148,46 @@ def test_dbt_connections_get_the_same_hardening(folders):
         assert cursor.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
         with pytest.raises(duckdb.InvalidInputException, match="Cannot change configuration"):
             cursor.execute("set enable_external_access = true")
+    finally:
+        con.close()
+
+
+def test_memory_is_bounded_by_the_environment_or_a_quarter_of_the_machine(folders, monkeypatch):
+    database = folders["warehouse"] / "warehouse.duckdb"
+    monkeypatch.setenv("OWH_DUCKDB_MEMORY_LIMIT", "512MiB")
+    with connection(database) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("512.0 MiB",)
+        # the limit is locked with the rest: SQL cannot lift it
+        with pytest.raises(duckdb.InvalidInputException, match="Cannot change configuration"):
+            con.execute("set memory_limit = '20GB'")
+    with connection() as con:
+        # an in-memory connection spills to the system's temporary folder
+        assert (
+            con.execute("select current_setting('temp_directory')")
+            .fetchone()[0]
+            .endswith("outcome-warehouse-duckdb")
+        )
+
+    monkeypatch.delenv("OWH_DUCKDB_MEMORY_LIMIT")
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_limit() == f"{int(physical / 4 / 2**20)}MiB"
+
+    monkeypatch.setenv("OWH_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="OWH_DUCKDB_MEMORY_LIMIT='lots' is not a size"):
+        connection(database).__enter__()
+
+
+def test_dbt_connections_are_bounded_too(folders, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipelines.lib.dbt_plugin import Plugin
+
+    monkeypatch.setenv("OWH_DUCKDB_MEMORY_LIMIT", "1GB")
+    database = folders["warehouse"] / "warehouse.duckdb"
+    plugin = Plugin(name="dbt_plugin", plugin_config={}, credentials=SimpleNamespace(path=database))
+    con = duckdb.connect(str(database))
+    try:
+        plugin.configure_connection(con)
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
     finally:
         con.close()
