@@ -66,6 +66,7 @@ def _print_event(kind: str, text: str) -> None:
         "failure": "[red]✗[/red]",
         "check_error": "[red]✗ check failed[/red]",
         "check_warn": "[yellow]! check warned[/yellow]",
+        "model": "[dim]· dbt[/dim]",
     }
     # the text carries data (status names, file names): never read as rich markup, never cut
     console.print(f"  {marks.get(kind, kind)} {escape(text)}", soft_wrap=True)
@@ -87,6 +88,10 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
         f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of})"
     )
     summary = run_nightly(landing, warehouse, as_of=as_of, demo=demo, on_event=_print_event)
+    slowest = summary.slowest()
+    if slowest:
+        timings = ", ".join(f"{escape(name)} {seconds:.1f} s" for name, seconds in slowest)
+        console.print(f"  slowest: {timings}", soft_wrap=True)
     if summary.success:
         layout = WarehouseLayout(warehouse)
         console.print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -35,6 +36,29 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_file: Path | None = None
+    # the dbt models and seeds of the project, and (node, seconds) for each one built, in order
+    models_total: int = 0
+    models_built: list[tuple[str, float]] = field(default_factory=list)
+    # step key -> seconds, for the steps that succeeded
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def slowest(self, count: int = 5) -> list[tuple[str, float]]:
+        """The slowest steps and dbt models of the run, slowest first."""
+        timed = [*self.step_seconds.items(), *(("dbt " + m, s) for m, s in self.models_built)]
+        return sorted(timed, key=lambda item: -item[1])[:count]
+
+
+# the metadata dagster-dbt gives each model it materialises: dbt's own timing of the node
+DBT_DURATION_KEY = "Execution Duration"
+
+
+def dbt_model_count() -> int:
+    """The number of models and seeds in the dbt project: the N of the run's "n of N" lines."""
+    from pipelines.lib.dbt_project import ensure_manifest
+
+    manifest = json.loads(ensure_manifest().read_text())
+    nodes = manifest["nodes"].values()
+    return sum(1 for node in nodes if node["resource_type"] in {"model", "seed"})
 
 
 def configure_environment(landing_dir: Path, warehouse_dir: Path) -> None:
@@ -99,12 +123,15 @@ def run_nightly(
     started = time.monotonic()
     worker = threading.Thread(target=execute, name="owh-run")
     worker.start()
-    summary = RunSummary(run_id=run_id, success=False, log_file=log_file)
+    summary = RunSummary(
+        run_id=run_id, success=False, log_file=log_file, models_total=dbt_model_count()
+    )
     seen = 0
     watched = {
         dg.DagsterEventType.STEP_START,
         dg.DagsterEventType.STEP_SUCCESS,
         dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
         dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     }
     while True:
@@ -144,7 +171,20 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
     if event.event_type == dg.DagsterEventType.STEP_START:
         on_event("start", event.step_key)
     elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+        summary.step_seconds[event.step_key] = event.event_specific_data.duration_ms / 1000
         on_event("success", event.step_key)
+    elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        materialization = event.event_specific_data.materialization
+        # dbt's models and seeds carry dbt's own timing; other assets are timed by their step
+        duration = materialization.metadata.get(DBT_DURATION_KEY)
+        if duration is not None:
+            name = materialization.asset_key.to_user_string()
+            summary.models_built.append((name, float(duration.value)))
+            on_event(
+                "model",
+                f"{len(summary.models_built)} of {summary.models_total} "
+                f"{name} {float(duration.value):.1f} s",
+            )
     elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
         summary.failed_steps.append(event.step_key)
         on_event("failure", event.step_key)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.lib.dbt_project import DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, ensure_manifest
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 
@@ -220,3 +220,21 @@ def test_the_published_report_prints_the_marts_figures(demo_run):
     assert page.count('<p class="sources" data-sources="marts.') + page.count(
         '<p class="sources" data-sources="config.'
     ) == page.count('<section class="report-section"')
+
+
+def test_the_run_times_every_dbt_node_and_names_its_slowest_steps(demo_run):
+    _, _, summary = demo_run
+    manifest = json.loads(ensure_manifest().read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed"}]
+    assert summary.models_total == len(models)
+    built = dict(summary.models_built)
+    # every model and seed, once, keyed as the Dagster UI shows it, with dbt's own time for it
+    assert len(summary.models_built) == len(models) == len(built)
+    assert {"marts/fct_tasks", "marts/mart_org_monthly", "staging/stg_tracker__tasks"} <= set(built)
+    assert all(seconds >= 0 for seconds in built.values())
+    assert {"outcome_warehouse_dbt", "published_warehouse"} <= set(summary.step_seconds)
+    slowest = summary.slowest(5)
+    assert len(slowest) == 5
+    assert [seconds for _, seconds in slowest] == sorted(
+        [*summary.step_seconds.values(), *built.values()], reverse=True
+    )[:5]
