@@ -13,44 +13,13 @@ thresholds as (
 
 final as (
 
-    select
-        -- productivity illusion (int_outcome_months_compared_with_execution)
-        max(
-            case
-                when threshold_name = 'illusion_min_execution_completeness'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as illusion_min_execution_completeness,
-        max(
-            case
-                when threshold_name = 'illusion_progress_gap_tolerance'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as illusion_progress_gap_tolerance,
-
-        -- active work (mart_zombie_work and the monthly review)
-        max(
-            case
-                when threshold_name = 'zombie_recent_completion_days'
-                    then cast(threshold_value as integer)
-            end
-        ) as zombie_recent_completion_days,
-
-        -- the monthly review's rules (int_outcome_months_matched_to_review_rules)
-        max(
-            case
-                when threshold_name = 'review_unlinked_share_max'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as review_unlinked_share_max,
-        max(
-            case
-                when threshold_name = 'review_min_probability_by_target'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as review_min_probability_by_target
-
-    from thresholds
+    {{ pivot_thresholds('thresholds', [
+        ('illusion_min_execution_completeness', type_double()),
+        ('illusion_progress_gap_tolerance', type_double()),
+        ('zombie_recent_completion_days', 'integer'),
+        ('review_unlinked_share_max', type_double()),
+        ('review_min_probability_by_target', type_double()),
+    ]) }}
 
 )
 

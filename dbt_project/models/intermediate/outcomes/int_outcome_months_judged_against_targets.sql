@@ -16,21 +16,10 @@ thresholds as (
 
 status_tolerances as (
 
-    select
-        max(
-            case
-                when threshold_name = 'on_track_tolerance'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as on_track_tolerance,
-        max(
-            case
-                when threshold_name = 'at_risk_tolerance'
-                    then cast(threshold_value as {{ type_double() }})
-            end
-        ) as at_risk_tolerance
-
-    from thresholds
+    {{ pivot_thresholds('thresholds', [
+        ('on_track_tolerance', type_double()),
+        ('at_risk_tolerance', type_double()),
+    ]) }}
 
 ),
 
