@@ -17,6 +17,7 @@ from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 
 from .conftest import published
+from .mart_digests import mart_digests, recorded_digests
 
 # every test here reads the one demo run of its test worker (see tests/integration/conftest.py)
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
@@ -238,3 +239,15 @@ def test_the_run_times_every_dbt_node_and_names_its_slowest_steps(demo_run):
     assert [seconds for _, seconds in slowest] == sorted(
         [*summary.step_seconds.values(), *built.values()], reverse=True
     )[:5]
+
+
+def test_every_published_mart_is_identical_to_its_recorded_digest(demo_run):
+    """The speed work of the pipeline changes how figures are computed, never a figure: the
+    demo's marts equal, column types and every bit of every value, the digests recorded before
+    it (tests/integration/mart_digests.py says when to record them again)."""
+    _, warehouse, _ = demo_run
+    digests = mart_digests(WarehouseLayout(warehouse).marts_dir)
+    recorded = recorded_digests()
+    assert sorted(digests) == sorted(recorded)
+    changed = {name for name in recorded if digests[name] != recorded[name]}
+    assert not changed, {name: (digests[name], recorded[name]) for name in sorted(changed)}
