@@ -1,6 +1,6 @@
 """dbt's DuckDB connections, hardened like every other connection of the project.
 
-dbt-duckdb opens its connections itself (one per node, as ``keep_open: false`` asks), so the
+dbt-duckdb opens its connection itself (one per invocation, as ``keep_open: true`` asks), so the
 settings of ``pipelines.lib.duckdb_connection.harden`` reach them through this plugin, named in
 ``dbt_project/profiles.yml``: UTC, and no file outside the warehouse file's folder and the seeds
 folder (seeds are loaded with ``COPY ... FROM`` their CSV file). The configuration is locked

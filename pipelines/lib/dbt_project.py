@@ -23,6 +23,20 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 PARSED_FOLDERS = ("models", "macros", "data-tests")
 
 
+def dbt_threads() -> int:
+    """The threads dbt builds with: ``OWH_DBT_THREADS``, else every core this process may use.
+
+    Nodes are independent queries on one DuckDB instance, which shares its memory limit between
+    them; each query is itself parallel, so more threads than cores would only queue.
+    """
+    configured = os.environ.get("OWH_DBT_THREADS")
+    if configured is None:
+        return len(os.sched_getaffinity(0))
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"OWH_DBT_THREADS must be a whole number of threads, got {configured!r}")
+    return int(configured)
+
+
 def manifest_path(project_dir: Path = DBT_PROJECT_DIR, target_path: Path = DBT_TARGET_PATH) -> Path:
     return project_dir / target_path / "manifest.json"
 

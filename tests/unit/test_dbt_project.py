@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.lib import dbt_project
-from pipelines.lib.dbt_project import ensure_manifest
+from pipelines.lib.dbt_project import dbt_threads, ensure_manifest
 
 
 @pytest.fixture
@@ -76,3 +76,14 @@ def test_a_current_manifest_is_not_parsed_again_and_a_stale_one_is(project, pars
     os.utime(manifest, (later - 5, later - 5))
     ensure_manifest(project)
     assert len(parses) == 3
+
+
+def test_dbt_builds_with_the_cores_it_may_use_unless_told(monkeypatch):
+    monkeypatch.delenv("OWH_DBT_THREADS", raising=False)
+    assert dbt_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OWH_DBT_THREADS", "3")
+    assert dbt_threads() == 3
+    for wrong in ("0", "two", "-1"):
+        monkeypatch.setenv("OWH_DBT_THREADS", wrong)
+        with pytest.raises(ValueError, match=f"OWH_DBT_THREADS must be .* got '{wrong}'"):
+            dbt_threads()

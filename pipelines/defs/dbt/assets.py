@@ -28,6 +28,7 @@ from pipelines.lib.dbt_project import (
     DBT_PROJECT_DIR,
     DBT_TARGET_PATH,
     dbt_environment,
+    dbt_threads,
     ensure_manifest,
 )
 
@@ -72,7 +73,15 @@ def outcome_warehouse_dbt(
         # Unit tests check the SQL, not the data: they run with the test suite (`make test`),
         # where the SQL changes, not in every nightly build.
         invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+            [
+                "build",
+                "--exclude-resource-type",
+                "unit_test",
+                "--threads",
+                str(dbt_threads()),
+                "--vars",
+                dbt_vars,
+            ],
             context=context,
         )
         yield from attach_failing_rows(invocation.stream(), build_file, invocation.manifest)
