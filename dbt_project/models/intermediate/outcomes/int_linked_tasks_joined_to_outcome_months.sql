@@ -128,32 +128,81 @@ tasks_in_window as (
 
 -- the status each task was in at the end of each evaluation day: the intervals of the tasks in
 -- the window, each with the evaluation day ends it covers (most cover none, a task's last one
--- covers every later evaluation). Joined on the instant first and to the outcome's months after,
--- so the work grows with the answer, not with outcomes x months x intervals. A task created after
--- an evaluation has no interval covering it and no row for that month.
-intervals_at_evaluations as (
+-- covers every later evaluation). A task created after an evaluation has no interval covering it
+-- and no row for that month. The intervals are first matched to the few evaluation dates alone,
+-- with the widest day end any time zone gives (UTC-12 to UTC+14, so 10 to 36 hours after the
+-- date's UTC midnight, with an hour of margin each way): joining them on the team first would
+-- pair each interval with every evaluation of its team, a handful of teams making each hash
+-- bucket huge. The exact end of the day in the team's zone then decides.
+evaluation_candidates as (
 
     select
-        intervals.task_key,
-        evaluation_day_ends.evaluated_on,
-        evaluation_day_ends.evaluation_day_end_at,
-        evaluation_day_ends.time_zone,
+        tasks_in_window.*,
         intervals.status,
         intervals.status_category,
         intervals.entered_at,
-        intervals.is_blocked
+        intervals.exited_at,
+        intervals.is_blocked,
+        evaluation_dates.evaluated_on
 
     from intervals
     inner join tasks_in_window
         on intervals.task_key = tasks_in_window.task_key
-    inner join evaluation_day_ends
+    inner join evaluation_dates
         on
-            tasks_in_window.team = evaluation_day_ends.team
-            and intervals.entered_at < evaluation_day_ends.evaluation_day_end_at
+            intervals.entered_at < {{ dbt.dateadd(
+                'hour', 37, 'cast(evaluation_dates.evaluated_on as timestamp)'
+            ) }}
             and (
                 intervals.exited_at is null
-                or intervals.exited_at >= evaluation_day_ends.evaluation_day_end_at
+                or intervals.exited_at >= {{ dbt.dateadd(
+                    'hour', 9, 'cast(evaluation_dates.evaluated_on as timestamp)'
+                ) }}
             )
+
+),
+
+intervals_at_evaluations as (
+
+    select
+        evaluation_candidates.*,
+        evaluation_day_ends.evaluation_day_end_at,
+        evaluation_day_ends.time_zone
+
+    from evaluation_candidates
+    inner join evaluation_day_ends
+        on
+            evaluation_candidates.team = evaluation_day_ends.team
+            and evaluation_candidates.evaluated_on = evaluation_day_ends.evaluated_on
+    where
+        evaluation_candidates.entered_at < evaluation_day_ends.evaluation_day_end_at
+        and (
+            evaluation_candidates.exited_at is null
+            or evaluation_candidates.exited_at >= evaluation_day_ends.evaluation_day_end_at
+        )
+
+),
+
+-- a task's last status covers every later evaluation: its local date is converted once
+statuses_at_any_evaluation as (
+
+    select distinct
+        task_key,
+        entered_at,
+        time_zone
+
+    from intervals_at_evaluations
+
+),
+
+statuses_entered as (
+
+    select
+        task_key,
+        entered_at,
+        {{ local_date('entered_at', 'time_zone') }} as status_entered_on
+
+    from statuses_at_any_evaluation
 
 ),
 
@@ -164,26 +213,27 @@ statuses_at_evaluation as (
         outcome_months.month,
         outcome_months.evaluated_on,
         intervals_at_evaluations.evaluation_day_end_at,
-        tasks_in_window.task_key,
-        tasks_in_window.source,
-        tasks_in_window.task_id,
-        tasks_in_window.team,
-        tasks_in_window.workstream_id,
-        tasks_in_window.started_at,
+        intervals_at_evaluations.task_key,
+        intervals_at_evaluations.source,
+        intervals_at_evaluations.task_id,
+        intervals_at_evaluations.team,
+        intervals_at_evaluations.workstream_id,
+        intervals_at_evaluations.started_at,
         intervals_at_evaluations.status,
         intervals_at_evaluations.status_category,
         intervals_at_evaluations.entered_at as status_entered_at,
-        {{ local_date('intervals_at_evaluations.entered_at', 'intervals_at_evaluations.time_zone') }}
-            as status_entered_on,
+        statuses_entered.status_entered_on,
         intervals_at_evaluations.is_blocked as is_in_blocked_status
 
     from intervals_at_evaluations
-    inner join tasks_in_window
-        on intervals_at_evaluations.task_key = tasks_in_window.task_key
     inner join outcome_months
         on
-            tasks_in_window.outcome_id = outcome_months.outcome_id
+            intervals_at_evaluations.outcome_id = outcome_months.outcome_id
             and intervals_at_evaluations.evaluated_on = outcome_months.evaluated_on
+    inner join statuses_entered
+        on
+            intervals_at_evaluations.task_key = statuses_entered.task_key
+            and intervals_at_evaluations.entered_at = statuses_entered.entered_at
 
 ),
 
