@@ -14,9 +14,38 @@
         ~ "': add " ~ adapter.type() ~ "__utc_to_local_timestamp in macros/flow/time_zones.sql") }}
 {%- endmacro %}
 
+{#- On DuckDB, the zone's offset of the timestamp's UTC day is looked up in
+    int_time_zone_offsets_by_utc_day and added: a lookup per distinct (zone, day) instead of the
+    zone's rules applied to every row, several times faster on millions of rows. A day that model
+    does not hold (an offset change that day, or a day outside its span) gives no offset, and the
+    rules decide, so the result is always the rules' result. The offsets' columns have names
+    of their own (offset_time_zone, not time_zone), so that a caller's unqualified column inside
+    the subquery still names the caller's, and the subquery stays a plain correlated lookup that
+    DuckDB turns into one join (wrapped in a derived table, it ran row by row, slower than the
+    rules). -#}
+{% macro duckdb__utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    coalesce(
+        {{ utc_timestamp }} + to_microseconds((
+            select offsets.offset_us
+            from {{ ref('int_time_zone_offsets_by_utc_day') }} as offsets
+            where
+                offsets.offset_time_zone = {{ time_zone }}
+                and offsets.offset_utc_date = cast({{ utc_timestamp }} as date)
+        )),
+        {{ utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) }}
+    )
+{%- endmacro %}
+
+
+{#- The same conversion through the zone's rules, row by row: what the offsets model is computed
+    with, and the answer on the days it does not hold. -#}
+{% macro utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
+    {{ return(adapter.dispatch('utc_to_local_timestamp_by_rules')(utc_timestamp, time_zone)) }}
+{%- endmacro %}
+
 {#- `at time zone 'UTC'` reads the naive value as UTC (never the session zone), the second
     `at time zone` renders it as wall-clock time in the target zone. -#}
-{% macro duckdb__utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+{% macro duckdb__utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
     (({{ utc_timestamp }} at time zone 'UTC') at time zone {{ time_zone }})
 {%- endmacro %}
 
