@@ -14,8 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.lib import quality
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.quality import (
+    DUCKDB_UNEXPECTED,
     Batch,
     gx,
     raw_table_batches,
@@ -32,6 +34,22 @@ def con(tmp_path: Path):
     with connection(tmp_path / "warehouse.duckdb") as con:
         create_raw_schema(con)
         yield con
+
+
+@pytest.fixture
+def gx_frame_rows(monkeypatch) -> list[int]:
+    """The number of rows of every frame GX validates (GX fingerprints each one it is given)."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    rows: list[int] = []
+    fingerprint = engine.hash_pandas_dataframe
+
+    def recording(frame):
+        rows.append(len(frame))
+        return fingerprint(frame)
+
+    monkeypatch.setattr(engine, "hash_pandas_dataframe", recording)
+    return rows
 
 
 def insert_tasks(con, rows: list[tuple]) -> None:
@@ -129,7 +147,7 @@ def test_a_clean_table_passes_every_expectation_of_its_contract(con):
         ("tasks", "expect_column_values_to_not_be_null(status)"),
         ("tasks", "expect_column_values_to_be_in_set(found_in)"),
         ("tasks", "expect_column_values_to_be_between(updated_at)"),
-        ("tasks", "expect_table_row_count_to_be_between"),
+        ("tasks: row count", "expect_column_values_to_be_between(rows)"),
         (
             "tasks: distinct rows per file",
             "expect_compound_columns_to_be_unique(source, task_id, _source_file)",
@@ -184,7 +202,7 @@ def test_volume_must_stay_within_the_bounds_of_the_last_published_load(con):
             for n in range(1, 11)
         ],
     )
-    volume = "expect_table_row_count_to_be_between"
+    volume = "expect_column_values_to_be_between(rows)"
     # 10 rows against 100 last time: under 40%
     short = validate_loaded(con, "tasks", previous_rows=100)
     assert [(o.expectation, o.observed) for o in short.failures] == [(volume, 10)]
@@ -321,9 +339,10 @@ def test_an_expectation_that_raised_is_an_error_never_a_pass():
     assert result.summary() == "raw.tasks: 1 expectation(s) could not run; 0 failed"
 
 
-def test_a_table_missing_a_contract_column_cannot_pass():
-    frame = pd.DataFrame({"source": ["jira"], "_source_file": ["jira/1.json"]})
-    result = validate("tasks", raw_table_batches(TABLES["tasks"], frame, as_of=AS_OF))
+def test_a_table_missing_a_contract_column_cannot_pass(con):
+    con.execute("drop table raw.tasks")
+    con.execute("create table raw.tasks as select 'jira' as source, 'jira/1.json' as _source_file")
+    result = validate("tasks", raw_table_batches(con, TABLES["tasks"], as_of=AS_OF))
     assert not result.passed
     assert {o.expectation for o in result.errors} >= {
         "expect_column_values_to_not_be_null(task_id)",
@@ -361,3 +380,67 @@ def test_planned_dates_may_lie_ahead_but_events_may_not(con):
     assert failed(validate_loaded(con, "outcomes")) == {
         "expect_column_values_to_be_between(target_on)": (1, 2)
     }
+
+
+def test_gx_sees_frames_that_do_not_grow_with_a_clean_table(con, gx_frame_rows):
+    insert_generated_tasks(con, "jira/1.json", 5_000)
+    result = validate_loaded(con, "tasks", previous_rows=5_000)
+    assert result.passed
+    # every expectation on the table still counts all of its rows
+    assert {o.element_count for o in result.outcomes if o.batch == "tasks"} == {5_000}
+    # one row per kind of value, the least and greatest date, one file, one load log
+    assert gx_frame_rows and max(gx_frame_rows) == 2
+
+
+def test_a_large_reduced_frame_is_validated_in_chunks_with_exact_counts(
+    con, gx_frame_rows, monkeypatch
+):
+    monkeypatch.setattr(quality, "CHUNK_ROWS", 2_048)
+    # 6,000 rows: 5,000 distinct unknown bug origins, 3,000 distinct creation times in the
+    # future, 2,500 keys twice with other titles, and every seventh status missing
+    con.execute(
+        """
+        insert into raw.tasks (source, task_id, title, task_type, created_at, status, found_in,
+            _source_file, _source_row)
+        select 'jira',
+            'A-' || case when range < 5000 then range // 2 else range end,
+            'T' || range,
+            'story',
+            case when range < 3000 then timestamp '2030-01-01' + to_seconds(range)
+                else timestamp '2026-10-01' end,
+            case when range % 7 = 0 then null else 'Done' end,
+            case when range < 5000 then 'origin-' || range else 'production' end,
+            'jira/1.json',
+            range + 1
+        from range(6000)
+        """
+    )
+    assert failed(validate_loaded(con, "tasks")) == {
+        "expect_column_values_to_be_between(created_at)": (3_000, 6_000),
+        "expect_column_values_to_not_be_null(status)": (858, 6_000),
+        "expect_column_values_to_be_in_set(found_in)": (5_000, 6_000),
+        "expect_compound_columns_to_be_unique(source, task_id, _source_file)": (5_000, 6_000),
+    }
+    assert max(gx_frame_rows) <= 2_048
+
+
+def test_a_reduced_frame_counts_the_rows_its_values_stand_for():
+    def not_null(unexpected: list[bool]):
+        frame = pd.DataFrame(
+            {"status": ["Done", None], "_rows": [5, 2], DUCKDB_UNEXPECTED: unexpected}
+        )
+        expectation = gx.expectations.ExpectColumnValuesToNotBeNull(column="status")
+        return validate("tasks", [Batch("tasks", frame, [expectation], weights="_rows")])
+
+    assert failed(not_null([False, True])) == {
+        "expect_column_values_to_not_be_null(status)": (2, 7)
+    }
+    # DuckDB and GX disagree about a row: the reduction lost the expectation's meaning
+    disagreeing = not_null([False, False])
+    assert disagreeing.failures == []
+    assert [(o.expectation, o.error) for o in disagreeing.errors] == [
+        (
+            "expect_column_values_to_not_be_null(status)",
+            "Great Expectations flagged 1 and DuckDB 0 of 2 reduced rows",
+        )
+    ]
