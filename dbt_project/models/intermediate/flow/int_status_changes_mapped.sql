@@ -33,7 +33,8 @@ status_changes_of_tasks as (
     select
         status_changes.*,
         tasks.project,
-        tasks.created_at as task_created_at
+        tasks.created_at as task_created_at,
+        tasks.is_history_truncated as is_task_history_truncated
 
     from status_changes
     inner join tasks
@@ -43,10 +44,13 @@ status_changes_of_tasks as (
 
 ),
 
+-- the last loaded transition matters only for a task whose history is cut short: ranking every
+-- other task's transitions too would sort the whole history for nothing
 last_loaded_transitions as (
 
     select *
     from status_changes_of_tasks
+    where is_task_history_truncated
     qualify row_number() over (
         partition by source, task_id
         order by changed_at desc, source_sequence desc nulls first, source_file desc, source_row desc
