@@ -30,22 +30,40 @@ NEXT_STATUS = {"todo": "In Progress", "in_progress": "Done", "waiting": "Done"}
 AUTHOR = {"accountId": "712020:nightly-benchmark", "displayName": "Nightly Benchmark"}
 
 
-def export_issues(landing: Path) -> list[dict]:
-    """Every issue of the demo's Jira export pages (``jira/search-*.json``), in file order."""
-    issues: list[dict] = []
-    for page in sorted((landing / "jira").glob("search-*.json")):
-        issues += json.loads(page.read_text(encoding="utf-8"))["issues"]
-    return issues
+def export_pages(landing: Path) -> list[Path]:
+    """The demo's Jira export pages (``jira/search-*.json``), in file order."""
+    return sorted((landing / "jira").glob("search-*.json"))
 
 
-def pick_open_issues(issues: list[dict], count: int, seed: int) -> list[dict]:
-    """``count`` open issues drawn with a fixed seed, so every run changes the same ones."""
-    open_issues = [
-        issue
-        for issue in issues
-        if STATUS_CATEGORIES.get(issue["fields"]["status"]["name"]) in NEXT_STATUS
-    ]
-    return random.Random(seed).sample(open_issues, min(count, len(open_issues)))
+def read_issues(page: Path) -> list[dict]:
+    return json.loads(page.read_text(encoding="utf-8"))["issues"]
+
+
+def open_issue_positions(landing: Path) -> tuple[list[tuple[Path, int]], int]:
+    """(page and position of every open issue, the highest changelog history id).
+
+    One page at a time: a million-task demo's export does not fit in memory as Python objects.
+    """
+    positions, last_history = [], 100_000
+    for page in export_pages(landing):
+        for position, issue in enumerate(read_issues(page)):
+            if STATUS_CATEGORIES.get(issue["fields"]["status"]["name"]) in NEXT_STATUS:
+                positions.append((page, position))
+            for history in issue.get("changelog", {}).get("histories", []):
+                last_history = max(last_history, int(history["id"]))
+    return positions, last_history
+
+
+def pick_open_issues(landing: Path, count: int, seed: int) -> tuple[list[dict], int]:
+    """(``count`` open issues drawn with a fixed seed, so every run changes the same ones, in
+    export order; the highest changelog history id of the export)."""
+    positions, last_history = open_issue_positions(landing)
+    chosen = sorted(random.Random(seed).sample(positions, min(count, len(positions))))
+    issues = []
+    for page in sorted({page for page, _ in chosen}):
+        page_issues = read_issues(page)
+        issues += [page_issues[position] for chosen_page, position in chosen if chosen_page == page]
+    return issues, last_history
 
 
 def moved_on(issue: dict, at: dt.datetime, history_id: int) -> dict:
@@ -90,12 +108,8 @@ def write_nightly_pull(landing: Path, share: float, night: dt.date, seed: int) -
     ``share`` is of all the demo's tasks (``demo_manifest.json``), at least one issue.
     """
     tasks = json.loads((landing / "demo_manifest.json").read_text(encoding="utf-8"))["tasks"]
-    issues = export_issues(landing)
-    chosen = pick_open_issues(issues, max(1, round(tasks * share)), seed)
-    first_history = 1 + max(
-        (int(h["id"]) for i in issues for h in i.get("changelog", {}).get("histories", [])),
-        default=100_000,
-    )
+    chosen, last_history = pick_open_issues(landing, max(1, round(tasks * share)), seed)
+    first_history = last_history + 1
     start = dt.datetime.combine(night, dt.time(7, 0), tzinfo=dt.UTC)
     moved = [
         moved_on(issue, start + dt.timedelta(seconds=30 * n), first_history + n)
