@@ -55,10 +55,11 @@ docs: env ## Generate dbt docs for the published warehouse (dbt_project/target/)
 ui: env ## Start the Dagster UI on dagster_home/
 	$(BIN)/owh ui
 
-BENCH_TASKS ?= 10000 100000
+BENCH_TASKS ?= 10000 100000 1000000
+BENCH_COMPARE_TASKS ?= 20000
 
-bench: env ## Benchmark owh run at 10k and 100k tasks (BENCH_TASKS="... 1000000" for more; prints wall time and peak memory)
-	$(BIN)/python benchmarks/bench_run.py --tasks $(BENCH_TASKS)
+bench: env ## Benchmark owh run per stage at 10k, 100k, 1M tasks, a nightly, and against jira-agile-metrics and plain SQL (BENCH_TASKS="2000 20000" for less)
+	$(BIN)/python benchmarks/bench_run.py --tasks $(BENCH_TASKS) --compare-tasks $(BENCH_COMPARE_TASKS)
 
 bench-dbt: env ## Benchmark dbt build alone at 100k and 1M tasks (times, peak memory, slowest nodes)
 	$(BIN)/python benchmarks/bench_dbt.py --tasks 100000 1000000
