@@ -9,7 +9,7 @@
   connection, whatever it holds, cannot read ``/etc/passwd`` or a file beside the landing folder
   (``PermissionException``); the configuration is then locked, so it cannot turn that back on.
 - bounded memory: ``memory_limit`` is ``OWH_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``4GB``)
-  or, by default, a quarter of the machine's memory, instead of DuckDB's own 80 %; what does not
+  or, by default, an eighth of the machine's memory, instead of DuckDB's own 80 %; what does not
   fit spills to ``temp_directory`` (beside a database file, or the system's temporary folder for
   an in-memory connection).
 """
@@ -32,7 +32,7 @@ SAFE_SETTINGS: dict[str, object] = {
 
 MEMORY_LIMIT_ENV = "OWH_DUCKDB_MEMORY_LIMIT"
 # the share of the machine's memory that one connection may use when the environment says nothing
-DEFAULT_MEMORY_SHARE = 0.25
+DEFAULT_MEMORY_SHARE = 0.125
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
@@ -73,7 +73,7 @@ def connect(
 
 
 def memory_limit() -> str:
-    """The memory one DuckDB connection may use: ``OWH_DUCKDB_MEMORY_LIMIT``, or a quarter of the
+    """The memory one DuckDB connection may use: ``OWH_DUCKDB_MEMORY_LIMIT``, or an eighth of the
     machine's physical memory."""
     configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
     if configured:
