@@ -126,7 +126,7 @@ def run_nightly(
     summary = RunSummary(
         run_id=run_id, success=False, log_file=log_file, models_total=dbt_model_count()
     )
-    seen = 0
+    cursor = None
     watched = {
         dg.DagsterEventType.STEP_START,
         dg.DagsterEventType.STEP_SUCCESS,
@@ -136,10 +136,15 @@ def run_nightly(
     }
     while True:
         alive = worker.is_alive()
-        records = instance.all_logs(run_id, of_type=watched)
-        for entry in records[seen:]:
-            _report(entry, summary, on_event)
-        seen = len(records)
+        # only the events after the cursor: rereading the whole log every half second cost the
+        # run's own thread more the longer the run
+        while True:
+            page = instance.get_records_for_run(run_id, cursor=cursor, of_type=watched)
+            for record in page.records:
+                _report(record.event_log_entry, summary, on_event)
+            cursor = page.cursor
+            if not page.has_more:
+                break
         if not alive:
             break
         time.sleep(0.5)
