@@ -22,7 +22,9 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(BIN)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	@# bytecode compiled once here: imports then never compile sources, even where
+	@# PYTHONDONTWRITEBYTECODE keeps Python from caching them (most of a cold start otherwise)
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 env: $(BIN)/.synced ## Create or update .venv exactly from uv.lock
