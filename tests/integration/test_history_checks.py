@@ -77,7 +77,7 @@ def test_every_status_is_mapped_lists_each_unmapped_status_where_it_was_seen(war
             # tasks: a Jira page carries each task with its whole history)
             ("jira", "HAND-1", "2026-10-01", "Parked", "Done", 4, "jira", HAND_FILE, 11),
             ("jira", "HAND-2", "2026-10-01", "Parked", None, 5, "jira", HAND_FILE, 12),
-            # unmapped from-status (with a trailing space: the staging view trims it)
+            # unmapped from-status (with a trailing space: the staging model trims it)
             ("jira", "HAND-2", "2026-10-02", "Done", "Parked ", 6, "jira", HAND_FILE, 13),
             # mapped for linear GRO only, by a project-specific seed row added below
             ("linear", gro_task, "2026-10-01", "Parked", None, None, "canonical", "x.csv", 1),
@@ -91,12 +91,14 @@ def test_every_status_is_mapped_lists_each_unmapped_status_where_it_was_seen(war
             "'GRO' as project, 'Parked' as status, 'waiting' as category"
         )
 
-    # the mapping model is rebuilt so that it knows the new seed row; nothing else runs
+    # the tracker's staging tables take the new rows, the mapping model the new seed row;
+    # nothing else runs
     result = run_dbt(
         warehouse_copy,
         "build",
         "--select",
-        "int_task_statuses_mapped assert_every_status_is_mapped",
+        "stg_tracker__tasks stg_tracker__task_status_changes int_task_statuses_mapped "
+        "assert_every_status_is_mapped",
         "--indirect-selection",
         "empty",
     )
@@ -142,7 +144,7 @@ def test_transitions_loaded_match_source_files_names_each_file_that_lost_one(war
         )
         # then one loaded transition goes missing from raw (HAND-2's reopen, Done -> In Progress):
         # 7 in raw + 2 quarantined = 9 of 10; the mapped model, built before, still has all 7
-        # of the page's transitions of known tasks while the staging view keeps 6
+        # of the page's transitions of known tasks while the staging table, rebuilt, keeps 6
         con.execute("delete from raw.task_status_changes where task_id = 'HAND-2' and sequence = 3")
         # and one canonical transition goes missing between staging and the mapped model
         canonical_count = con.execute(
@@ -158,7 +160,13 @@ def test_transitions_loaded_match_source_files_names_each_file_that_lost_one(war
         )
 
     result = run_dbt(
-        warehouse_copy, "test", "--select", "assert_transitions_loaded_match_source_files"
+        warehouse_copy,
+        "build",
+        "--indirect-selection",
+        "empty",
+        "--select",
+        "stg_tracker__task_status_changes",
+        "assert_transitions_loaded_match_source_files",
     )
 
     assert result.returncode == 1, result.stdout
@@ -292,6 +300,9 @@ def test_the_other_history_and_join_guards_fail_on_a_broken_copy_naming_what_bro
         ).fetchone()
         con.execute("delete from marts.dim_kpis where kpi_id = ?", [kpi_id])
 
+    # the staging table of tasks takes HAND-1's new status; the guards then run on the copy
+    rebuilt = run_dbt(warehouse_copy, "run", "--select", "stg_tracker__tasks")
+    assert rebuilt.returncode == 0, rebuilt.stdout
     result = run_dbt(
         warehouse_copy,
         "test",
