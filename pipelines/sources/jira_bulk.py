@@ -332,7 +332,8 @@ class JiraPageReader:
         ).fetchall():
             page(file_id).python_positions = positions
         for file_id, truncated in self.con.execute(
-            "select file_id, list((position, task_id, exported, total) order by position) "
+            "select file_id, list({'position': position, 'key': task_id, "
+            "'exported': exported, 'total': total} order by position) "
             f"from {ISSUES} join {PLAIN} using (file_id, position, issue_id, task_id) "
             "where plain and is_history_truncated group by file_id"
         ).fetchall():
