@@ -125,12 +125,11 @@ def stage_canonical_file(
     try:
         if is_csv:
             _read_csv(con, file, len(names))
-            exact_lines = _number_csv_rows(con, file)
         else:
             _read_parquet(con, file, len(names))
-            exact_lines = _number_parquet_rows(con)
         _stage_pseudonyms(con, table, header, pseudonym_key)
         _check_rows(con, table, header)
+        exact_lines = _number_csv_rows(con, file) if is_csv else _number_parquet_rows(con)
         params = {"source_file": file.relative_path, "loaded_at": loaded_at}
         loaded, invalid = _stage_checked_rows(con, table, header, params, run_id)
         malformed = (
@@ -231,6 +230,13 @@ def _number_csv_rows(con, file: LandingFile) -> bool:
     lines DuckDB rejected. When the counts disagree, a quoted field spans lines and DuckDB's
     record numbers are used instead.
     """
+    if _rows_are_lines(con, file):
+        con.execute(
+            f"create temp table {NUMBERS} as select rowid as owh_row_index, "
+            "rowid + 1 as source_row, rowid + 2 as line, cast(null as varchar) as raw_text "
+            f"from {ROWS}"
+        )
+        return True
     try:
         con.execute(
             f"create temp table {LINES} as "
@@ -255,6 +261,25 @@ def _number_csv_rows(con, file: LandingFile) -> bool:
         return True
     con.execute(f"drop table temp.{NUMBERS}")
     return _number_csv_records(con)
+
+
+def _rows_are_lines(con, file: LandingFile) -> bool:
+    """Whether the parsed rows are the lines after the header, one each, so that their numbers
+    need not be looked up line by line: no blank line (but the end of the last one), as many
+    lines as rows (a quoted field spanning lines adds one), no row rejected and no row
+    quarantined (whose raw text would be its line)."""
+    try:
+        return con.execute(
+            "select not regexp_matches(content, '\\n\\r*\\n|\\n\\r+$') "
+            "and len(string_split(content, chr(10))) - 1 - suffix(content, chr(10))::int "
+            f"= (select count(*) from {ROWS}) "
+            f"and not exists (select 1 from {REJECT_ERRORS}) "
+            f"and not exists (select 1 from {CHECKED} where owh_problems is not null) "
+            "from read_text($path)",
+            {"path": str(file.path)},
+        ).fetchone()[0]
+    except duckdb.Error:  # not valid UTF-8: numbered record by record
+        return False
 
 
 def _number_csv_records(con) -> bool:
@@ -468,6 +493,9 @@ def _stage_malformed_rows(
     con, table: RawTable, header: Header, params: dict, run_id: str, exact_lines: bool
 ) -> int:
     """Quarantine the rows DuckDB's CSV reader rejected (too many or too few fields, ...)."""
+    rejected = con.execute(f"select count(distinct line) from {REJECT_ERRORS}").fetchone()[0]
+    if not rejected:  # then the lines were not split out (``_rows_are_lines``)
+        return 0
     raw_text = "coalesce(l.raw_text, e.csv_line)" if exact_lines else "e.csv_line"
     lines_join = f"left join {LINES} l on l.line = e.line" if exact_lines else ""
     con.execute(
@@ -488,7 +516,7 @@ def _stage_malformed_rows(
             "column_count": len(header.names),
         },
     )
-    return con.execute(f"select count(distinct line) from {REJECT_ERRORS}").fetchone()[0]
+    return rejected
 
 
 def _table_load(

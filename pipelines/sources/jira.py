@@ -38,7 +38,8 @@ from typing import Any, NamedTuple
 
 from pipelines.lib.landing import LandingFile, pull_manifest_of
 from pipelines.lib.pseudonymize import normalize_identity
-from pipelines.sources import SOURCE_JIRA, FileRejectedError
+from pipelines.sources import SOURCE_JIRA, FileRejectedError, TableLoad
+from pipelines.sources.jira_bulk import BulkPage, JiraPageReader, field_roles
 from pipelines.sources.pages import (
     PageRows,
     PageStager,
@@ -121,20 +122,63 @@ def field_map_of(file: LandingFile, default: JiraFieldMap = JiraFieldMap()) -> J
 
 
 class JiraStager(PageStager):
-    """Stages Jira pages (exported by hand, or pulled by ``owh extract jira``)."""
+    """Stages Jira pages (exported by hand, or pulled by ``owh extract jira``).
+
+    DuckDB reads the pages in bulk (``jira_bulk``); the issues it leaves, and the files it cannot
+    read, are walked in Python by ``_RowBuilder``, whose rules both follow.
+    """
 
     source = SOURCE_JIRA
 
     def __init__(self, con, *, field_map: JiraFieldMap = JiraFieldMap(), **kwargs):
         self.field_map = field_map
         super().__init__(con, **kwargs)
+        self.pages = JiraPageReader(
+            con,
+            loaded_at=self.loaded_at,
+            pseudonym_key=self.pseudonym_key,
+            value_rules=VALUE_RULES,
+        )
 
     def new_rows(self) -> _RowBuilder:
         return _RowBuilder()
 
+    def stage(self, file: LandingFile) -> list[TableLoad]:
+        field_map = field_map_of(file, self.field_map)
+        roles = field_roles(field_map)
+        page = self.pages.read(file.path, roles) if roles is not None else None
+        if page is None:
+            return super().stage(file)
+        mark = self.start_file(file)
+        warnings = self._add_python_issues(file, page, field_map)
+        self.pages.take(page, file.relative_path)
+        return self.file_loads(mark, page.loaded, warnings)
+
     def add_file(self, rows: PageRows, file: LandingFile) -> None:
         payload = read_search_page(file.path)
         rows.add_page(payload, field_map_of(file, self.field_map))
+
+    def flush(self) -> None:
+        self.pages.close()
+        super().flush()
+
+    def _add_python_issues(
+        self, file: LandingFile, page: BulkPage, field_map: JiraFieldMap
+    ) -> list[str]:
+        """Walk the issues SQL left in Python; return the page's warnings in issue order."""
+        warnings = [
+            (position, truncated_changelog_warning(file.relative_path, key, exported, total))
+            for position, key, exported, total in page.truncated
+        ]
+        if page.python_positions:
+            issues = read_search_page(file.path)["issues"]
+            rows = self._rows
+            rows.field_map = field_map
+            for position in page.python_positions:
+                before = len(rows.warnings)
+                rows.add_issue(position, issues[position - 1])
+                warnings += [(position, warning) for warning in rows.warnings[before:]]
+        return [warning for _, warning in sorted(warnings, key=lambda pair: pair[0])]
 
 
 class _RowBuilder(PageRows):
@@ -212,13 +256,10 @@ class _RowBuilder(PageRows):
         if not isinstance(histories, list):
             histories = []
         if changelog_is_truncated(changelog):
-            total = changelog["total"]
             self.warnings.append(
-                f"{self.source_file}: issue {key} has a truncated changelog ({len(histories)} "
-                f"of {total} histories exported); its {total - len(histories)} missing "
-                "histories are not loaded (pull it with `owh extract jira` for the whole "
-                "history). If its status differs from its last transition, the warehouse infers "
-                'the missing one (DECISIONS "Truncated histories")'
+                truncated_changelog_warning(
+                    self.source_file, key, len(histories), changelog["total"]
+                )
             )
         status_sequence = 0
         flag_events: list[FlagEvent] = []
@@ -326,17 +367,36 @@ class _RowBuilder(PageRows):
         )
 
     def _found_in(self, key: str, value: object) -> str | None:
+        found_in, known = found_in_value(value)
+        if known:
+            return found_in
         text = _option(value)
-        if text is None:
-            return None
-        normalised = text.strip().lower().replace("-", "_").replace(" ", "_")
-        if normalised in FOUND_IN_VALUES:
-            return normalised
         self.warnings.append(
             f"{self.source_file}: issue {key} has found-in value {text!r}, expected one of "
             f"{', '.join(FOUND_IN_VALUES)}; loaded without found_in"
         )
         return None
+
+
+def truncated_changelog_warning(source_file: str, key: str, exported: int, total: int) -> str:
+    return (
+        f"{source_file}: issue {key} has a truncated changelog ({exported} of {total} histories "
+        f"exported); its {total - exported} missing histories are not loaded (pull it with "
+        "`owh extract jira` for the whole history). If its status differs from its last "
+        'transition, the warehouse infers the missing one (DECISIONS "Truncated histories")'
+    )
+
+
+def found_in_value(value: object) -> tuple[str | None, bool]:
+    """A found-in field as ``production`` / ``pre_release`` (None when empty), and whether it is
+    empty or one of those: any other value is loaded as None with a warning."""
+    text = _option(value)
+    if text is None:
+        return None, True
+    normalised = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if normalised in FOUND_IN_VALUES:
+        return normalised, True
+    return None, False
 
 
 def _check_page_shape(payload: object, path: Path | None) -> None:
@@ -470,3 +530,13 @@ def _labels(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
     return [str(label) for label in value if label is not None and str(label).strip()]
+
+
+# How ``jira_bulk`` reads the distinct values of the custom field roles: as the walk above does.
+VALUE_RULES = {
+    "story_points": _number,
+    "found_in": found_in_value,
+    "epic_link": _option,
+    "workstream": _option,
+    "team": _option,
+}

@@ -109,6 +109,14 @@ class ParsedPage:
     warnings: list[str] = field(default_factory=list)
 
 
+class FileMark(NamedTuple):
+    """What the row collector held when a file's reading started."""
+
+    rows: dict[str, int]
+    rejected: dict[str, int]
+    warnings: int
+
+
 class Reject(NamedTuple):
     """A record that could not be loaded: where it is, why, and its raw JSON (e-mails masked)."""
 
@@ -235,16 +243,34 @@ class PageStager(ABC):
 
     def stage(self, file: LandingFile) -> list[TableLoad]:
         """Read and parse one page into the batch; one ``TableLoad`` per table it feeds."""
+        mark = self.start_file(file)
+        self.add_file(self._rows, file)
+        return self.file_loads(mark)
+
+    def start_file(self, file: LandingFile) -> FileMark:
+        """Point the row collector at ``file`` and note what it held before."""
         rows = self._rows
-        rows_before, rejects_before = rows.row_counts(), dict(rows.rejected)
-        warnings_before = len(rows.warnings)
         rows.source_file = file.relative_path
-        self.add_file(rows, file)
+        return FileMark(rows.row_counts(), dict(rows.rejected), len(rows.warnings))
+
+    def file_loads(
+        self,
+        mark: FileMark,
+        staged: dict[str, int] | None = None,
+        warnings: list[str] | None = None,
+    ) -> list[TableLoad]:
+        """What the file gave each table since ``mark``; ``staged`` counts the rows the stager
+        staged itself, ``warnings`` replaces the collected ones (then it holds them all, in
+        record order). Inserts the batch once it holds ``batch_tasks`` tasks."""
+        rows = self._rows
         rows_after = rows.row_counts()
+        if warnings is None:
+            warnings = rows.warnings[mark.warnings :]
         loads = []
         for table_name in PAGE_TABLES:
-            loaded = rows_after[table_name] - rows_before[table_name]
-            quarantined = rows.rejected[table_name] - rejects_before.get(table_name, 0)
+            loaded = rows_after[table_name] - mark.rows[table_name]
+            loaded += (staged or {}).get(table_name, 0)
+            quarantined = rows.rejected[table_name] - mark.rejected.get(table_name, 0)
             loads.append(
                 TableLoad(
                     table_name=table_name,
@@ -252,16 +278,18 @@ class PageStager(ABC):
                     rows_loaded=loaded,
                     rows_quarantined=quarantined,
                     notes=quarantine_note(quarantined),
-                    warnings=tuple(rows.warnings[warnings_before:])
-                    if table_name == "tasks"
-                    else (),
+                    warnings=tuple(warnings) if table_name == "tasks" else (),
                 )
             )
         if rows_after["tasks"] >= self.batch_tasks:
-            self.flush()
+            self.insert_rows()
         return loads
 
     def flush(self) -> None:
+        """Stage everything still collected: called after the last page."""
+        self.insert_rows()
+
+    def insert_rows(self) -> None:
         """Insert every collected row into the staging tables and start a new batch."""
         rows, self._rows = self._rows, self.new_rows()
         for table_name, frame in rows.frames(with_source_file=True).items():

@@ -285,6 +285,35 @@ def test_blank_lines_keep_line_numbers_exact(tmp_path):
     assert result.warnings == ["tasks/b.csv: 2 records for tasks quarantined (see raw.quarantine)"]
 
 
+HEADER = "source,task_id,title,task_type,created_at,status"
+SPANNING = '"x\ny"'  # a quoted title spanning two lines
+
+
+def good_row(task_id: str, title: str = "t") -> str:
+    return f"linear,{task_id},{title},story,2026-09-01T00:00:00Z,Done"
+
+
+@pytest.mark.parametrize(
+    ("rows_text", "numbered", "exact"),
+    [
+        (f"\n{good_row('G-1')}\n{good_row('G-2')}\n", [1, 2], True),
+        (f"\n{good_row('G-1')}\n{good_row('G-2')}", [1, 2], True),  # no newline at the end
+        (f"\r\n{good_row('G-1')}\r\n{good_row('G-2')}\r\n", [1, 2], True),
+        (f"\n{good_row('G-1')}\n\n{good_row('G-2')}\n", [1, 3], True),  # a blank line
+        (f"\n{good_row('G-1')}\n{good_row('G-2')}\n\n\n", [1, 2], True),  # blank lines at the end
+        (f"\n{good_row('G-1')}\n{good_row('G-2', SPANNING)}\n{good_row('G-3')}", [1, 2, 3], False),
+    ],
+)
+def test_rows_of_a_file_without_problems_are_numbered_by_line(tmp_path, rows_text, numbered, exact):
+    """Each data row's ``_source_row`` is its line minus the header, whatever the line ending,
+    however many blank lines; a quoted field spanning lines makes them count records."""
+    content = HEADER + rows_text
+    con, result = ingest_tasks(make_landing(tmp_path / "landing", {"tasks/g.csv": content}))
+    assert [r[0] for r in rows(con, "select _source_row from raw.tasks order by 1")] == numbered
+    spans = any("spans lines" in warning for warning in result.warnings)
+    assert spans is not exact
+
+
 def test_a_field_spanning_lines_is_loaded_and_numbering_falls_back_to_records(tmp_path):
     content = (
         "source,task_id,title,task_type,created_at,status\n"
