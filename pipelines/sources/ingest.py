@@ -50,6 +50,7 @@ import hashlib
 import hmac
 import importlib.metadata
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -130,7 +131,7 @@ INGEST_CODE = (
     _PIPELINES / "lib" / "pseudonymize.py",
     _PIPELINES / "lib" / "landing.py",
 )
-# ... the libraries that parse, cast and hash (their versions) ...
+# ... Python and the libraries that parse, cast and hash (their versions) ...
 INGEST_LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow")
 # ... and the configuration files the adapters read (GitHub's status labels).
 ADAPTER_CONFIGURATION = (_PIPELINES.parent / "seeds" / "status_categories.csv",)
@@ -265,7 +266,10 @@ def ingest_fingerprints(pseudonym_key: bytes) -> dict[str, str]:
 def _code_fingerprint() -> str:
     """The ingestion code's files and the versions of the libraries it parses with, hashed
     once per process (the code of a running process does not change)."""
-    versions = "\n".join(f"{lib} {importlib.metadata.version(lib)}" for lib in INGEST_LIBRARIES)
+    versions = "\n".join(
+        [f"python {sys.version}"]
+        + [f"{lib} {importlib.metadata.version(lib)}" for lib in INGEST_LIBRARIES]
+    )
     return hashlib.sha256((versions + "\n" + _files_fingerprint(INGEST_CODE)).encode()).hexdigest()
 
 
