@@ -19,11 +19,12 @@ REVIEW_STATUS_ID = "10006"
 def add_jira_pull(landing: Path, *, share: float, updated_at: dt.datetime) -> int:
     """Write ``jira/<pull id>/`` holding ``share`` of the Jira issues exported by hand, updated at
     ``updated_at`` (UTC): each gets a new title, and one in progress moves to review. Returns
-    how many issues the pull holds. Deterministic: every n-th issue, in page order."""
+    how many issues the pull holds. Deterministic: every n-th issue with a title, in page order."""
     issues = [
         issue
         for page in sorted((landing / "jira").glob("*.json"))
         for issue in json.loads(page.read_text())["issues"]
+        if isinstance(issue.get("fields", {}).get("summary"), str)
     ]
     step = max(1, round(1 / share))
     updated = [_updated(issue, updated_at) for issue in issues[::step]]

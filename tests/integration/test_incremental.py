@@ -1,8 +1,9 @@
 """An incremental run gives the warehouse a full reload gives, on the same landing folder.
 
-From a copy of the demo run (its landing folder and its published warehouse, twice), a Jira pull
-of a few updated issues arrives. One copy runs incrementally: only the pull's page is parsed, the
-demo's files are reused from the published build. The other runs with ``full_refresh``: every
+From a copy of the Jira-only run (its landing folder and its published warehouse, twice: every
+model is built at a fraction of the demo's cost), a Jira pull of updated issues arrives. One copy
+runs incrementally: only the pull's page is parsed, the first page is reused from the published
+build. The other runs with ``full_refresh``: every
 file is parsed. Every published Parquet mart is identical, and so is every raw table but for the
 lineage that names the run which parsed a file.
 """
@@ -24,8 +25,8 @@ from .conftest import DEMO_END, published
 from .landing_changes import add_jira_pull
 from .mart_digests import mart_digests
 
-# reads the one demo run of its test worker (see tests/integration/conftest.py)
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
+# reads the one Jira-only run of its test worker (see tests/integration/conftest.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("jira_only")]
 
 UPDATED_AT = dt.datetime.combine(DEMO_END, dt.time(2, 0))
 # The columns that name the run which parsed a file: a reused file keeps the published build's.
@@ -61,16 +62,16 @@ def loaded_at(warehouse: Path, source_file: str) -> set:
     return {value for (value,) in rows}
 
 
-def test_an_incremental_run_publishes_what_a_full_reload_does(demo_run, tmp_path):
-    demo_landing, demo_warehouse, demo_summary = demo_run
+def test_an_incremental_run_publishes_what_a_full_reload_does(jira_only_run, tmp_path):
+    demo_landing, demo_warehouse, demo_summary = jira_only_run
     assert demo_summary.success, demo_summary.errors
     landing = tmp_path / "landing"
     shutil.copytree(demo_landing, landing)
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     for warehouse in (incremental, full):
         shutil.copytree(demo_warehouse, warehouse, symlinks=True)
-    issues = add_jira_pull(landing, share=0.02, updated_at=UPDATED_AT)
-    assert issues > 5
+    issues = add_jira_pull(landing, share=0.5, updated_at=UPDATED_AT)
+    assert issues == 2
 
     summary = run_nightly(landing, incremental, as_of=DEMO_END, demo=True)
     assert summary.success, summary.errors
@@ -93,6 +94,6 @@ def test_an_incremental_run_publishes_what_a_full_reload_does(demo_run, tmp_path
     assert revised == issues  # the pull reached the marts
     assert raw_content(incremental) == raw_content(full)
     # a reused row keeps its load time: the demo run's, not this run's
-    demo_page = "jira/zz-hand-checked.json"
+    demo_page = "jira/page-1.json"
     assert loaded_at(incremental, demo_page) == loaded_at(demo_warehouse, demo_page)
     assert loaded_at(incremental, demo_page) != loaded_at(full, demo_page)
