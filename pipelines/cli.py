@@ -40,6 +40,17 @@ AsOfOption = Annotated[
     typer.Option("--as-of", help="Date the run reports on (YYYY-MM-DD); default: today (UTC)."),
 ]
 
+FullRefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-refresh",
+        help=(
+            "Parse every landing file again; by default the raw rows of the files unchanged "
+            "since the published warehouse was built are reused from it."
+        ),
+    ),
+]
+
 DEFAULT_LANDING = Path("data/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
 
@@ -72,7 +83,9 @@ def _print_event(kind: str, text: str) -> None:
     console.print(f"  {marks.get(kind, kind)} {escape(text)}", soft_wrap=True)
 
 
-def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
+def _run(
+    landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool, full_refresh: bool = False
+) -> None:
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
     from pipelines.runner import run_nightly
 
@@ -87,7 +100,17 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool) -> None:
     console.print(
         f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of})"
     )
-    summary = run_nightly(landing, warehouse, as_of=as_of, demo=demo, on_event=_print_event)
+    summary = run_nightly(
+        landing,
+        warehouse,
+        as_of=as_of,
+        demo=demo,
+        full_refresh=full_refresh,
+        on_event=_print_event,
+    )
+    ingested = summary.ingest_line()
+    if ingested:
+        console.print(f"  ingest: {escape(ingested)}", soft_wrap=True)
     slowest = summary.slowest()
     if slowest:
         timings = ", ".join(f"{escape(name)} {seconds:.1f} s" for name, seconds in slowest)
@@ -144,27 +167,44 @@ def run_command(
     landing: LandingOption = DEFAULT_LANDING,
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     as_of: AsOfOption = None,
+    full_refresh: FullRefreshOption = False,
 ) -> None:
     """Extract → ingest → dbt build with tests → report → publish, on a fresh build file.
+
+    Ingestion parses only the landing files that are new or changed since the published
+    warehouse was built, and reuses the raw rows of the others; --full-refresh parses them all.
 
     Needs OWH_PSEUDONYM_KEY in the environment: only `owh demo` uses the public demo key, whatever
     files a landing folder holds.
     """
-    _run(landing, warehouse, _parse_date(as_of, "--as-of") or _today(), demo=False)
+    _run(
+        landing,
+        warehouse,
+        _parse_date(as_of, "--as-of") or _today(),
+        demo=False,
+        full_refresh=full_refresh,
+    )
 
 
 @app.command()
 def ingest(
     landing: LandingOption = DEFAULT_LANDING,
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    full_refresh: FullRefreshOption = False,
 ) -> None:
     """Load the landing folder into a scratch file and show what was loaded and quarantined.
 
-    Nothing is published: the scratch file is <warehouse>/ingest/warehouse.duckdb.
+    Nothing is published: the scratch file is <warehouse>/ingest/warehouse.duckdb. As in
+    `owh run`, files unchanged since the published warehouse was built are reused from it.
     """
     from pipelines.lib.duckdb_connection import connection
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
-    from pipelines.sources.ingest import ingest_definitions, ingest_impact, ingest_task_tracker
+    from pipelines.sources.ingest import (
+        ingest_definitions,
+        ingest_impact,
+        ingest_task_tracker,
+        previous_build,
+    )
 
     try:
         key = pseudonym_key_from_env(demo=False)
@@ -176,7 +216,13 @@ def ingest(
     scratch.unlink(missing_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     results = []
-    with connection(scratch, allowed_directories=[landing.resolve()]) as con:
+    serving = WarehouseLayout(warehouse).serving_file
+    with (
+        connection(
+            scratch, allowed_directories=[landing.resolve()], allowed_files=[serving]
+        ) as con,
+        previous_build(con, serving, full_refresh=full_refresh) as previous,
+    ):
         for label, load, kwargs in (
             ("task tracker exports", ingest_task_tracker, {"pseudonym_key": key}),
             ("business definitions", ingest_definitions, {}),
@@ -184,10 +230,17 @@ def ingest(
         ):
             with console.status(f"Loading {label}"):
                 results.append(
-                    load(con, landing.resolve(), run_id="owh-ingest", loaded_at=loaded_at, **kwargs)
+                    load(
+                        con,
+                        landing.resolve(),
+                        run_id="owh-ingest",
+                        loaded_at=loaded_at,
+                        previous=previous,
+                        **kwargs,
+                    )
                 )
     table = Table(title=f"Loaded from {landing}")
-    for column in ("table", "file", "status", "read", "loaded", "quarantined"):
+    for column in ("table", "file", "status", "read", "loaded", "quarantined", "parsed by"):
         table.add_column(
             column, justify="right" if column in {"read", "loaded", "quarantined"} else "left"
         )
@@ -202,10 +255,16 @@ def ingest(
                 str(f.rows_read),
                 str(f.rows_loaded),
                 str(f.rows_quarantined),
+                f.run_id or "this run",
             )
     Console().print(table)
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+    parsed = sum(result.files_parsed for result in results)
+    reused = sum(result.files_reused for result in results)
+    reasons = sorted({r.full_reload_reason for r in results if r.full_reload_reason})
+    reload = f" (full reload: {'; '.join(reasons)})" if reasons else ""
+    console.print(f"{parsed} files parsed, {reused} reused{escape(reload)}")
     console.print(f"Scratch file: {scratch} (raw.load_log, raw.quarantine)")
 
 

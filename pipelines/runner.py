@@ -25,6 +25,15 @@ DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
 FAILING_ROWS_INDENT = " " * 6
 
 
+@dataclass(frozen=True)
+class IngestFigures:
+    """What one ingest step did with the landing files (from its materialisations' metadata)."""
+
+    parsed: int
+    reused: int
+    full_reload_reason: str  # empty when the files unchanged since the published build were reused
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -41,6 +50,26 @@ class RunSummary:
     models_built: list[tuple[str, float]] = field(default_factory=list)
     # step key -> seconds, for the steps that succeeded
     step_seconds: dict[str, float] = field(default_factory=dict)
+    # ingest step key -> what it parsed and reused
+    ingests: dict[str, IngestFigures] = field(default_factory=dict)
+
+    @property
+    def files_parsed(self) -> int:
+        return sum(figures.parsed for figures in self.ingests.values())
+
+    @property
+    def files_reused(self) -> int:
+        return sum(figures.reused for figures in self.ingests.values())
+
+    def ingest_line(self) -> str | None:
+        """Files parsed and reused by the run's ingests, and why any of them reused nothing."""
+        if not self.ingests:
+            return None
+        line = f"{self.files_parsed} landing files parsed, {self.files_reused} reused"
+        reasons = sorted({f.full_reload_reason for f in self.ingests.values()} - {""})
+        if reasons:
+            line += f" (full reload: {'; '.join(reasons)})"
+        return line
 
     def slowest(self, count: int = 5) -> list[tuple[str, float]]:
         """The slowest steps and dbt models of the run, slowest first."""
@@ -75,14 +104,19 @@ def run_nightly(
     *,
     as_of: dt.date,
     demo: bool,
+    full_refresh: bool = False,
     on_event: Callable[[str, str], None] = lambda kind, text: None,
 ) -> RunSummary:
-    """Execute the nightly job once; ``on_event(kind, text)`` is called as steps start and end."""
+    """Execute the nightly job once; ``on_event(kind, text)`` is called as steps start and end.
+
+    ``full_refresh`` parses every landing file again instead of reusing the raw rows of the files
+    unchanged since the published build."""
     configure_environment(landing_dir, warehouse_dir)
 
     import dagster as dg
 
     from pipelines.definitions import build_defs
+    from pipelines.defs.ingest.assets import full_refresh_run_config
     from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG, WAREHOUSE_TAG, WarehouseResource
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
@@ -115,7 +149,10 @@ def run_nightly(
                     raise_on_error=False,
                     # Failures are reported through on_event and the summary, with their cause;
                     # the full event log stays in the instance for the Dagster UI.
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    run_config={
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                        **full_refresh_run_config(full_refresh),
+                    },
                 )
         except BaseException as exc:  # reported below; the thread must not die silently
             outcome["error"] = exc
@@ -180,6 +217,7 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
         on_event("success", event.step_key)
     elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
         materialization = event.event_specific_data.materialization
+        _record_ingest(event.step_key, materialization.metadata, summary)
         # dbt's models and seeds carry dbt's own timing; other assets are timed by their step
         duration = materialization.metadata.get(DBT_DURATION_KEY)
         if duration is not None:
@@ -204,6 +242,19 @@ def _report(entry, summary: RunSummary, on_event: Callable[[str, str], None]) ->
             if rows is not None:
                 summary.failing_rows[name] = rows
             on_event(f"check_{severity}", check_report(name, rows))
+
+
+def _record_ingest(step_key: str, metadata, summary: RunSummary) -> None:
+    """An ingest's figures, from any of its raw tables' materialisations (they all carry them)."""
+    from pipelines.defs.ingest.assets import FILES_PARSED, FILES_REUSED, FULL_RELOAD_REASON
+
+    if FILES_PARSED not in metadata:
+        return
+    summary.ingests[step_key] = IngestFigures(
+        parsed=int(metadata[FILES_PARSED].value),
+        reused=int(metadata[FILES_REUSED].value),
+        full_reload_reason=str(metadata[FULL_RELOAD_REASON].value),
+    )
 
 
 def check_report(name: str, failing_rows: str | None) -> str:

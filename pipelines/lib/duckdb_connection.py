@@ -8,6 +8,8 @@
   names (the landing folder for ingestion, the Parquet folder for publishing). SQL that reaches a
   connection, whatever it holds, cannot read ``/etc/passwd`` or a file beside the landing folder
   (``PermissionException``); the configuration is then locked, so it cannot turn that back on.
+  A caller may also name single files (ingestion attaches the published warehouse read-only to
+  reuse its raw rows): the file and its ``.wal``, never the folder around them.
 - bounded memory: ``memory_limit`` is ``OWH_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``4GB``)
   or, by default, an eighth of the machine's memory, instead of DuckDB's own 80 %; what does not
   fit spills to ``temp_directory`` (beside a database file, or the system's temporary folder for
@@ -47,10 +49,12 @@ def connect(
     *,
     read_only: bool = False,
     allowed_directories: Sequence[str | Path] = (),
+    allowed_files: Sequence[str | Path] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection (in memory when ``path`` is None) with the project's settings.
 
-    Files outside ``allowed_directories`` and the database file's folder are out of reach.
+    Files outside ``allowed_directories``, ``allowed_files`` and the database file's folder are
+    out of reach.
     """
     database = ":memory:" if path is None else str(path)
     if path is not None and read_only and not Path(path).exists():
@@ -68,7 +72,7 @@ def connect(
     folders = [*allowed_directories, *([Path(path).parent] if path is not None else [])]
     # an in-memory connection has no folder of its own to spill to
     spill = Path(tempfile.gettempdir()) / "outcome-warehouse-duckdb" if path is None else None
-    harden(con, folders, temp_directory=spill)
+    harden(con, folders, temp_directory=spill, files=allowed_files)
     return con
 
 
@@ -92,11 +96,14 @@ def harden(
     folders: Sequence[str | Path],
     *,
     temp_directory: str | Path | None = None,
+    files: Sequence[str | Path] = (),
 ) -> None:
     """Set UTC for the connection and every cursor of it, bound its memory, allow files in
-    ``folders`` only, and lock the configuration. dbt's connections get the same through
-    ``pipelines.lib.dbt_plugin``. ``temp_directory`` is where DuckDB spills what does not fit in
-    memory; DuckDB's own default (beside the database file) when None."""
+    ``folders`` and the single ``files`` only, and lock the configuration. dbt's connections get
+    the same through ``pipelines.lib.dbt_plugin``. ``temp_directory`` is where DuckDB spills what
+    does not fit in memory; DuckDB's own default (beside the database file) when None. A DuckDB
+    file named in ``files`` brings its ``.wal`` along: DuckDB looks for it when it attaches the
+    file."""
     # global, so that a cursor (a new session) inherits it: after the lock it could not set it
     con.execute("set global TimeZone = 'UTC'")
     con.execute("set memory_limit = ?", [memory_limit()])
@@ -105,6 +112,9 @@ def harden(
     # a trailing separator, so that allowing /data/landing does not allow /data/landing-old
     allowed = sorted({str(Path(folder).resolve()) + os.sep for folder in folders})
     con.execute("set allowed_directories = ?", [allowed])
+    if files:
+        paths = sorted({str(Path(f).resolve()) + suffix for f in files for suffix in ("", ".wal")})
+        con.execute("set allowed_paths = ?", [paths])
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
 
@@ -115,9 +125,15 @@ def connection(
     *,
     read_only: bool = False,
     allowed_directories: Sequence[str | Path] = (),
+    allowed_files: Sequence[str | Path] = (),
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection closed on every exit path: an exception never keeps the file locked."""
-    con = connect(path, read_only=read_only, allowed_directories=allowed_directories)
+    con = connect(
+        path,
+        read_only=read_only,
+        allowed_directories=allowed_directories,
+        allowed_files=allowed_files,
+    )
     try:
         yield con
     finally:

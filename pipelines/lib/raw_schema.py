@@ -271,15 +271,54 @@ create table if not exists {RAW_SCHEMA}.quarantine (
 """
 
 
+# What the next run compares to decide which files it may reuse instead of parsing them again
+# (pipelines.sources.ingest, DECISIONS "Incremental ingestion"): one row per fingerprint of an
+# ingest (the pseudonym key as a keyed digest, the ingestion code, the adapters' configuration,
+# this schema, each pull folder's manifest), and the warnings each file gave when it was parsed.
+INGEST_STATE_DDL = f"""
+create table if not exists {RAW_SCHEMA}.ingest_state (
+    ingest varchar not null,        -- task_tracker, definitions, impact
+    name varchar not null,          -- pseudonym_key, code, configuration, raw_schema,
+                                    -- manifest <pull folder>
+    fingerprint varchar not null
+)
+"""
+
+INGEST_WARNINGS_DDL = f"""
+create table if not exists {RAW_SCHEMA}.ingest_warnings (
+    table_name varchar not null,
+    source_file varchar not null,
+    position bigint not null,       -- the warnings of one file and table, in the order given
+    warning varchar not null
+)
+"""
+
+
 def table_ddl(table: RawTable) -> str:
     cols = [f"    {c.name} {c.type}" for c in (*table.columns, *LINEAGE_COLUMNS)]
     return f"create table if not exists {table.qualified_name} (\n" + ",\n".join(cols) + "\n)"
 
 
 def create_raw_schema(con) -> None:
-    """Create schema ``raw``: every canonical table, the load log, the quarantine (idempotent)."""
+    """Create schema ``raw``: every canonical table, the load log, the quarantine and the ingest
+    state (idempotent)."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for table in TABLES.values():
         con.execute(table_ddl(table))
     con.execute(LOAD_LOG_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(INGEST_STATE_DDL)
+    con.execute(INGEST_WARNINGS_DDL)
+
+
+def raw_schema_ddl() -> str:
+    """Every statement ``create_raw_schema`` runs: what a fingerprint of the schema is taken of."""
+    return "\n".join(
+        [
+            *(table_ddl(table) for table in TABLES.values()),
+            LOAD_LOG_DDL,
+            QUARANTINE_DDL,
+            INGEST_STATE_DDL,
+            INGEST_WARNINGS_DDL,
+        ]
+    )

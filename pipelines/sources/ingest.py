@@ -15,30 +15,53 @@ data). Each one:
    duplicates: nothing says which one is true) from the staged table to the quarantine, and
    counts them as quarantined in that file's load-log row;
 4. in **one transaction**, replaces the content of its raw tables with the staged rows, and
-   replaces those tables' rows in ``raw.load_log`` and ``raw.quarantine``. An exception rolls it
-   all back, so a failed ingest leaves the tables as they were. (The raw schema itself is created
-   beforehand when missing: idempotent DDL that the staging tables are modelled on.)
+   replaces those tables' rows in ``raw.load_log``, ``raw.quarantine``, ``raw.ingest_warnings``
+   and its own in ``raw.ingest_state``. An exception rolls it all back, so a failed ingest leaves
+   the tables as they were. (The raw schema itself is created beforehand when missing:
+   idempotent DDL that the staging tables are modelled on.)
+
+Incremental: given the published build (``previous_build``, attached read-only), step 2 does not
+parse a file whose relative path and bytes equal those of a file that build loaded or rejected:
+its load-log rows, quarantine rows, warnings and raw rows are copied from that build instead. A
+raw row depends only on its own file (conflicts are looked for within a file; corrections across
+files are resolved in dbt), on the pull manifest beside it, and on what ``ingest_fingerprints``
+names: the pseudonym key, the ingestion code, the adapters' configuration, the raw schema. Those
+are stored in ``raw.ingest_state``; when one of them differs from the published build's, every
+file is parsed again, and a changed manifest has its pull folder's pages parsed again. A file
+gone from the landing folder is simply not copied. So the result is the full reload's, row for
+row, except the lineage of the copied rows (``_loaded_at``, the run id and time in the load log
+and the quarantine), which names the run that parsed the file.
 
 Calling a function twice gives the same table content: the build file holds what the landing
-folder holds now (DECISIONS "Full reload"). The load log and the quarantine are replaced for the
-function's tables whatever run wrote them, so they always describe the rows in the raw tables
-(a re-executed Dagster run writes into its root run's build file under a new run id).
+folder holds now (DECISIONS "Full reload", "Incremental ingestion"). The load log and the
+quarantine are replaced for the function's tables whatever run wrote them, so they always
+describe the rows in the raw tables (a re-executed Dagster run writes into its root run's build
+file under a new run id).
 
 No e-mail address reaches a message or a warning: they are masked like the data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import hashlib
+import hmac
+import importlib.metadata
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from pipelines.lib.landing import (
+    MANIFEST_NAME,
     LandingFile,
+    file_sha256,
     landing_root,
     list_landing_files,
     list_tracker_files,
@@ -54,6 +77,7 @@ from pipelines.lib.raw_schema import (
     TASK_TABLES,
     RawTable,
     create_raw_schema,
+    raw_schema_ddl,
 )
 from pipelines.sources import (
     SOURCE_CANONICAL,
@@ -84,6 +108,43 @@ KNOWN_FOLDERS = (*TRACKER_STAGERS, *TABLES)
 STATUS_LOADED = "loaded"
 STATUS_DUPLICATE = "duplicate_file"
 STATUS_REJECTED = "rejected"
+# A file the published build loaded or rejected gives the same rows and quarantine again; a
+# duplicate is decided anew from the listing, so it is never reused.
+REUSABLE_STATUSES = (STATUS_LOADED, STATUS_REJECTED)
+
+# The ingests, named in raw.ingest_state: each keeps its own fingerprints.
+INGEST_TASK_TRACKER = "task_tracker"
+INGEST_DEFINITIONS = "definitions"
+INGEST_IMPACT = "impact"
+
+# The alias of the published build attached read-only, and the scratch list of the files reused.
+PREVIOUS_CATALOG = "owh_previous"
+REUSED_FILES = "owh_reused_files"
+
+# What a raw row depends on besides its file and its pull manifest; a change to any of these
+# makes the next run parse every file again. The ingestion code: the adapters, the orchestration,
+# and the helpers they call (landing paths, pseudonyms and masking, the raw schema) ...
+_PIPELINES = Path(__file__).resolve().parents[1]
+INGEST_CODE = (
+    *sorted((_PIPELINES / "sources").glob("*.py")),
+    _PIPELINES / "lib" / "raw_schema.py",
+    _PIPELINES / "lib" / "pseudonymize.py",
+    _PIPELINES / "lib" / "landing.py",
+)
+# ... Python and the libraries that parse, cast and hash (their versions) ...
+INGEST_LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow")
+# ... and the configuration files the adapters read (GitHub's status labels).
+ADAPTER_CONFIGURATION = (_PIPELINES.parent / "seeds" / "status_categories.csv",)
+# The fingerprints every file depends on, and what a change of each is called in the run's log.
+FINGERPRINT_NAMES = {
+    "pseudonym_key": "the pseudonym key",
+    "code": "the ingestion code",
+    "configuration": "the adapters' configuration (seeds/status_categories.csv)",
+    "raw_schema": "the raw schema",
+}
+MANIFEST_FINGERPRINT = "manifest "
+# Binds the key's fingerprint to this use: the key itself is never stored.
+KEY_FINGERPRINT_LABEL = b"outcome-warehouse ingest state"
 
 # Scratch table of the conflicting duplicates on their way from a staged table to the quarantine.
 CONFLICTS = "owh_conflicting_duplicates"
@@ -114,6 +175,14 @@ class FileLoad:
     rows_quarantined: int
     status: str
     message: str | None
+    # The run that parsed the file and when, for a file whose rows were reused from the
+    # published build; None for a file this run parsed (or found a duplicate of).
+    run_id: str | None = None
+    loaded_at: dt.datetime | None = None
+
+    @property
+    def reused(self) -> bool:
+        return self.run_id is not None
 
 
 @dataclass(frozen=True)
@@ -122,10 +191,105 @@ class IngestResult:
     rows_loaded: dict[str, int]  # raw table -> rows loaded by this call
     rows_quarantined: dict[str, int]
     warnings: list[str]
+    # Why no file could be reused (nothing published, --full-refresh, a fingerprint changed);
+    # None when every file unchanged since the published build was reused.
+    full_reload_reason: str | None = None
+
+    @property
+    def files_reused(self) -> int:
+        """Landing files whose rows were copied from the published build."""
+        return len({f.source_file for f in self.files if f.reused})
+
+    @property
+    def files_parsed(self) -> int:
+        """Landing files read through their adapter (duplicates are neither parsed nor reused)."""
+        return len(
+            {f.source_file for f in self.files if not f.reused and f.status != STATUS_DUPLICATE}
+        )
+
+
+@dataclass(frozen=True)
+class PreviousBuild:
+    """The published build whose rows a load may reuse, attached under ``catalog``; ``catalog``
+    is None when nothing may be reused, and ``reason`` says why."""
+
+    catalog: str | None
+    reason: str | None = None
+
+
+NO_PREVIOUS_BUILD = PreviousBuild(None, "no published warehouse was given")
+
+
+@contextlib.contextmanager
+def previous_build(
+    con, serving_file: Path | None, *, full_refresh: bool = False
+) -> Iterator[PreviousBuild]:
+    """Attach the published warehouse read-only for the length of the block, to reuse its rows.
+
+    ``con`` must be allowed to read ``serving_file`` (``connect(allowed_files=...)``). A
+    published file that cannot be attached (an old format, a damaged file) only means a full
+    reload: reuse saves time, it is never needed for a correct result. The file is only read;
+    a publish that replaces it meanwhile leaves the attached version readable.
+    """
+    if full_refresh:
+        yield PreviousBuild(None, "a full refresh was asked for")
+        return
+    if serving_file is None or not serving_file.is_file():
+        yield PreviousBuild(None, "nothing is published yet")
+        return
+    try:
+        con.execute(f"attach {_literal(str(serving_file))} as {PREVIOUS_CATALOG} (read_only)")
+    except duckdb.Error as exc:
+        yield PreviousBuild(None, f"the published warehouse cannot be read ({exc})")
+        return
+    try:
+        yield PreviousBuild(PREVIOUS_CATALOG)
+    finally:
+        con.execute(f"detach {PREVIOUS_CATALOG}")
+
+
+def ingest_fingerprints(pseudonym_key: bytes) -> dict[str, str]:
+    """What every raw row depends on besides its file and its manifest, each as a digest.
+
+    The key is fingerprinted with itself (an HMAC of a fixed label), so the stored value tells
+    whether the key changed without giving anything to guess the key or a pseudonym from.
+    """
+    return {
+        "pseudonym_key": hmac.new(pseudonym_key, KEY_FINGERPRINT_LABEL, hashlib.sha256).hexdigest(),
+        "code": _code_fingerprint(),
+        "configuration": _files_fingerprint(ADAPTER_CONFIGURATION),
+        "raw_schema": hashlib.sha256(raw_schema_ddl().encode()).hexdigest(),
+    }
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    """The ingestion code's files and the versions of the libraries it parses with, hashed
+    once per process (the code of a running process does not change)."""
+    versions = "\n".join(
+        [f"python {sys.version}"]
+        + [f"{lib} {importlib.metadata.version(lib)}" for lib in INGEST_LIBRARIES]
+    )
+    return hashlib.sha256((versions + "\n" + _files_fingerprint(INGEST_CODE)).encode()).hexdigest()
+
+
+def _files_fingerprint(paths: tuple[Path, ...]) -> str:
+    """One digest of files' names and bytes; a missing file counts as one (and differs)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        content = file_sha256(path) if path.is_file() else "missing"
+        digest.update(f"{path.name} {content}\n".encode())
+    return digest.hexdigest()
 
 
 def ingest_task_tracker(
-    con, landing_dir: Path, *, run_id: str, loaded_at: dt.datetime, pseudonym_key: bytes
+    con,
+    landing_dir: Path,
+    *,
+    run_id: str,
+    loaded_at: dt.datetime,
+    pseudonym_key: bytes,
+    previous: PreviousBuild = NO_PREVIOUS_BUILD,
 ) -> IngestResult:
     """Jira pages and canonical task files → raw tasks, task_status_changes and task_flags."""
     root = landing_root(landing_dir)
@@ -137,17 +301,24 @@ def ingest_task_tracker(
     return _ingest(
         con,
         root,
+        INGEST_TASK_TRACKER,
         TASK_TABLES,
         run_id=run_id,
         loaded_at=loaded_at,
         pseudonym_key=pseudonym_key,
+        previous=previous,
         include_trackers=True,
         warnings=warnings,
     )
 
 
 def ingest_definitions(
-    con, landing_dir: Path, *, run_id: str, loaded_at: dt.datetime
+    con,
+    landing_dir: Path,
+    *,
+    run_id: str,
+    loaded_at: dt.datetime,
+    previous: PreviousBuild = NO_PREVIOUS_BUILD,
 ) -> IngestResult:
     """Business definitions → raw kpis, outcomes, workstreams and workstream_rules.
 
@@ -157,30 +328,44 @@ def ingest_definitions(
     return _ingest(
         con,
         landing_root(landing_dir),
+        INGEST_DEFINITIONS,
         DEFINITION_TABLES,
         run_id=run_id,
         loaded_at=loaded_at,
         pseudonym_key=b"",
+        previous=previous,
     )
 
 
 def ingest_impact(
-    con, landing_dir: Path, *, run_id: str, loaded_at: dt.datetime, pseudonym_key: bytes
+    con,
+    landing_dir: Path,
+    *,
+    run_id: str,
+    loaded_at: dt.datetime,
+    pseudonym_key: bytes,
+    previous: PreviousBuild = NO_PREVIOUS_BUILD,
 ) -> IngestResult:
     """KPI observations and confidence surveys → raw kpi_observations and confidence_surveys."""
     return _ingest(
         con,
         landing_root(landing_dir),
+        INGEST_IMPACT,
         IMPACT_TABLES,
         run_id=run_id,
         loaded_at=loaded_at,
         pseudonym_key=pseudonym_key,
+        previous=previous,
     )
 
 
 @dataclass(frozen=True)
 class _Staged:
-    """One load-log row as staging left it, and the warnings that come before its count."""
+    """One load-log row as staging left it, and the warnings that come before its count.
+
+    For a reused file (``load.reused``), the row and warnings are final: those the published
+    build recorded once its conflicts were counted.
+    """
 
     load: FileLoad
     warnings: tuple[str, ...] = ()
@@ -199,11 +384,13 @@ class _Job:
 def _ingest(
     con,
     root: Path,
+    ingest: str,
     tables: tuple[str, ...],
     *,
     run_id: str,
     loaded_at: dt.datetime,
     pseudonym_key: bytes,
+    previous: PreviousBuild,
     include_trackers: bool = False,
     warnings: list[str] | None = None,
 ) -> IngestResult:
@@ -219,7 +406,41 @@ def _ingest(
     )
     # Every path is checked before any file is read: an unsafe path stops the load up front.
     jobs = list(_jobs(con, root, tables, stagers, loaded_at, run_id, pseudonym_key))
-    for folder, patterns in _folders(tables, include_trackers):
+    warnings += _unmatched_warnings(root, tables, stagers)
+    state = {**ingest_fingerprints(pseudonym_key), **_manifest_fingerprints(jobs)}
+    reusable, full_reload_reason = _reusable_files(con, previous, ingest, tables, state, jobs)
+    create_staging_tables(con, tables)
+    try:
+        staged = _stage(con, jobs, run_id, loaded_at, reusable)
+        for stager in stagers.values():
+            stager.flush()
+        conflicts = _quarantine_conflicts(con, tables, jobs, run_id, loaded_at)
+        reused = sorted({entry.load.source_file for entry in staged if entry.load.reused})
+        if reused:
+            _copy_reused_rows(con, previous, tables, reused)
+        reported = _report(staged, conflicts)
+        _publish(con, ingest, tables, reported, state, loaded_at, run_id)
+    finally:
+        drop_staging_tables(con, tables)
+    files = [entry.load for entry in reported]
+    warnings += [warning for entry in reported for warning in entry.warnings]
+    return IngestResult(
+        files=files,
+        rows_loaded={t: sum(f.rows_loaded for f in files if f.table_name == t) for t in tables},
+        rows_quarantined={
+            t: sum(f.rows_quarantined for f in files if f.table_name == t) for t in tables
+        },
+        warnings=[mask_emails(warning) for warning in warnings],
+        full_reload_reason=full_reload_reason,
+    )
+
+
+def _unmatched_warnings(
+    root: Path, tables: tuple[str, ...], stagers: dict[str, PageStager]
+) -> list[str]:
+    """A warning for every entry of a known folder that no adapter reads."""
+    warnings = []
+    for folder, patterns in _folders(tables, bool(stagers)):
         read = (
             f"{' and '.join(patterns)} files and pull folders"
             if patterns and folder in stagers
@@ -231,35 +452,154 @@ def _ingest(
             f"{entry} is ignored: only {read} are read in {folder}/"
             for entry in unmatched_entries(root, folder, patterns)
         ]
-    create_staging_tables(con, tables)
-    try:
-        staged = _stage(con, jobs, run_id, loaded_at)
-        for stager in stagers.values():
-            stager.flush()
-        csv_files = [
-            job.file.relative_path
-            for job in jobs
-            if job.source == SOURCE_CANONICAL and job.file.path.suffix.lower() == ".csv"
-        ]
-        conflicts = {
-            (table, source_file): moved
-            for table in tables
-            for source_file, moved in _quarantine_conflicting_duplicates(
-                con, TABLES[table], csv_files, run_id, loaded_at
-            ).items()
-        }
-        files = _report(staged, conflicts, warnings)
-        _publish(con, tables, files, loaded_at, run_id)
-    finally:
-        drop_staging_tables(con, tables)
-    return IngestResult(
-        files=files,
-        rows_loaded={t: sum(f.rows_loaded for f in files if f.table_name == t) for t in tables},
-        rows_quarantined={
-            t: sum(f.rows_quarantined for f in files if f.table_name == t) for t in tables
-        },
-        warnings=[mask_emails(warning) for warning in warnings],
+    return warnings
+
+
+def _quarantine_conflicts(
+    con, tables: tuple[str, ...], jobs: list[_Job], run_id: str, loaded_at: dt.datetime
+) -> dict[tuple[str, str], int]:
+    """Conflicting duplicates of the staged files moved to the quarantine, per table and file."""
+    csv_files = [
+        job.file.relative_path
+        for job in jobs
+        if job.source == SOURCE_CANONICAL and job.file.path.suffix.lower() == ".csv"
+    ]
+    return {
+        (table, source_file): moved
+        for table in tables
+        for source_file, moved in _quarantine_conflicting_duplicates(
+            con, TABLES[table], csv_files, run_id, loaded_at
+        ).items()
+    }
+
+
+def _manifest_fingerprints(jobs: list[_Job]) -> dict[str, str]:
+    """The digest of the manifest of every pull folder listed: the adapters read a page with
+    its manifest (Jira's custom field ids, a GitHub repository, a Linear team)."""
+    fingerprints = {}
+    for job in jobs:
+        folder, _, _ = job.file.relative_path.rpartition("/")
+        manifest = job.file.path.parent / MANIFEST_NAME
+        if folder.count("/") >= 1 and manifest.is_file():
+            fingerprints.setdefault(MANIFEST_FINGERPRINT + folder, file_sha256(manifest))
+    return fingerprints
+
+
+def _reusable_files(
+    con,
+    previous: PreviousBuild,
+    ingest: str,
+    tables: tuple[str, ...],
+    state: dict[str, str],
+    jobs: list[_Job],
+) -> tuple[dict[tuple[str, str], list[_Staged]], str | None]:
+    """The files whose rows may be copied from the published build, by (relative path, sha256),
+    each with its final load-log rows and warnings; and why none may be, when none may.
+
+    A file is reusable when the published build loaded or rejected the same path with the same
+    bytes, for exactly the tables it feeds now, and its pull manifest (if any) is unchanged; and
+    only when every fingerprint in ``FINGERPRINT_NAMES`` equals the published build's.
+    """
+    if previous.catalog is None:
+        return {}, previous.reason
+    before = _previous_state(con, previous.catalog, ingest)
+    if before is None:
+        return {}, "the published warehouse records no ingest state"
+    for name, label in FINGERPRINT_NAMES.items():
+        if before.get(name) != state[name]:
+            return {}, f"{label} changed since the published build"
+    loads = _previous_loads(con, previous.catalog, tables)
+    reusable = {}
+    for job in jobs:
+        key = (job.file.relative_path, job.file.sha256)
+        entries = loads.get(key, [])
+        folder = MANIFEST_FINGERPRINT + job.file.relative_path.rpartition("/")[0]
+        if (
+            entries
+            and all(entry.load.status in REUSABLE_STATUSES for entry in entries)
+            and sorted(entry.load.table_name for entry in entries) == sorted(job.tables)
+            and before.get(folder) == state.get(folder)
+        ):
+            # in the order a parse gives them: the file's tables in the order it feeds them
+            reusable[key] = sorted(entries, key=lambda e: job.tables.index(e.load.table_name))
+    return reusable, None
+
+
+def _previous_state(con, catalog: str, ingest: str) -> dict[str, str] | None:
+    """The fingerprints the published build stored for an ingest; None when it stored none
+    (it predates incremental ingestion, or never ran this ingest)."""
+    present = con.execute(
+        "select count(*) from duckdb_tables() where database_name = $catalog "
+        "and schema_name = $schema and table_name in ('ingest_state', 'ingest_warnings')",
+        {"catalog": catalog, "schema": RAW_SCHEMA},
+    ).fetchone()[0]
+    if present < 2:
+        return None
+    rows = con.execute(
+        f"select name, fingerprint from {catalog}.{RAW_SCHEMA}.ingest_state where ingest = ?",
+        [ingest],
+    ).fetchall()
+    return dict(rows) or None
+
+
+def _previous_loads(
+    con, catalog: str, tables: tuple[str, ...]
+) -> dict[tuple[str, str], list[_Staged]]:
+    """The published build's load-log rows of these tables with their warnings, by file."""
+    rows = con.execute(
+        f"""
+        select l.table_name, l.source, l.source_file, l.file_hash, l.rows_read, l.rows_loaded,
+            l.rows_quarantined, l.status, l.message, l.run_id, l.loaded_at,
+            coalesce(
+                (select list(w.warning order by w.position)
+                 from {catalog}.{RAW_SCHEMA}.ingest_warnings w
+                 where w.table_name = l.table_name and w.source_file = l.source_file),
+                []
+            ) as warnings
+        from {catalog}.{RAW_SCHEMA}.load_log l
+        where list_contains($tables, l.table_name)
+        order by l.source_file, l.table_name
+        """,
+        {"tables": list(tables)},
+    ).fetchall()
+    loads: dict[tuple[str, str], list[_Staged]] = {}
+    for *fields, warnings in rows:
+        load = FileLoad(*fields)
+        loads.setdefault((load.source_file, load.file_hash), []).append(
+            _Staged(load, tuple(warnings))
+        )
+    return loads
+
+
+def _copy_reused_rows(
+    con, previous: PreviousBuild, tables: tuple[str, ...], files: list[str]
+) -> None:
+    """Copy the reused files' raw rows and quarantine rows from the published build into the
+    staging tables, as they are (lineage included: they were loaded by the run that parsed
+    them). Rows carry their file's relative path, and the path's bytes are those the published
+    build loaded, so the path picks exactly that file's rows."""
+    catalog = previous.catalog
+    con.execute(
+        f"create or replace temp table {REUSED_FILES} as "
+        "select unnest($files::varchar[]) as source_file",
+        {"files": files},
     )
+    try:
+        for table in tables:
+            con.execute(
+                f"insert into {staged_table(table)} by name "
+                f"select * from {catalog}.{RAW_SCHEMA}.{table} "
+                f"where _source_file in (select source_file from {REUSED_FILES})"
+            )
+        con.execute(
+            f"insert into {STAGED_QUARANTINE} by name "
+            f"select * from {catalog}.{RAW_SCHEMA}.quarantine "
+            "where list_contains($tables, table_name) "
+            f"and source_file in (select source_file from {REUSED_FILES})",
+            {"tables": list(tables)},
+        )
+    finally:
+        con.execute(f"drop table if exists temp.{REUSED_FILES}")
 
 
 def _folders(tables: tuple[str, ...], include_trackers: bool) -> Iterator[tuple[str, tuple]]:
@@ -305,11 +645,20 @@ def _jobs(
             )
 
 
-def _stage(con, jobs: list[_Job], run_id: str, loaded_at: dt.datetime) -> list[_Staged]:
+def _stage(
+    con,
+    jobs: list[_Job],
+    run_id: str,
+    loaded_at: dt.datetime,
+    reusable: dict[tuple[str, str], list[_Staged]],
+) -> list[_Staged]:
     """Stage every job's file; its load-log rows are final once conflicts are quarantined.
 
     A tracker page's rows reach the staging tables only when its stager flushes, so conflicting
-    duplicates are looked for after every file is staged, and the counts are reported then.
+    duplicates are looked for after every file is staged, and the counts are reported then. A
+    file in ``reusable`` is not read: its final rows are taken as they are, and its raw rows are
+    copied once conflicts are settled. Duplicates are decided first, from the listing alone, as
+    in a full reload.
     """
     staged: list[_Staged] = []
     seen: dict[tuple[str, str], str] = {}  # (table, sha256) -> file that was staged
@@ -324,6 +673,10 @@ def _stage(con, jobs: list[_Job], run_id: str, loaded_at: dt.datetime) -> list[_
             continue
         for table in job.tables:
             seen[(table, file.sha256)] = file.relative_path
+        reused = reusable.get((file.relative_path, file.sha256))
+        if reused is not None:
+            staged += reused
+            continue
         try:
             loads = job.stage()
         except FileRejectedError as rejection:
@@ -457,12 +810,14 @@ def _quarantine_conflicting_duplicates(
         con.execute(f"drop table if exists temp.{CONFLICTS}")
 
 
-def _report(
-    staged: list[_Staged], conflicts: dict[tuple[str, str], int], warnings: list[str]
-) -> list[FileLoad]:
-    """The load-log rows with conflicting duplicates counted as quarantined, warnings in order."""
-    files: list[FileLoad] = []
+def _report(staged: list[_Staged], conflicts: dict[tuple[str, str], int]) -> list[_Staged]:
+    """The final load-log rows, conflicting duplicates counted as quarantined, each with its
+    warnings in order: what this run reports, and what a later run reusing the file reports."""
+    reported = []
     for entry in staged:
+        if entry.load.reused:
+            reported.append(entry)
+            continue
         load = entry.load
         moved = conflicts.get((load.table_name, load.source_file), 0)
         if moved:
@@ -473,7 +828,7 @@ def _report(
                 rows_quarantined=load.rows_quarantined + moved,
                 message="; ".join(filter(None, (load.message, note))),
             )
-        warnings += entry.warnings
+        warnings = list(entry.warnings)
         if load.status == STATUS_LOADED and load.rows_quarantined:
             count = load.rows_quarantined
             detail = f"{moved} as conflicting duplicates; " if moved else ""
@@ -481,8 +836,8 @@ def _report(
                 f"{load.source_file}: {count} record{'s' if count != 1 else ''} for "
                 f"{load.table_name} quarantined ({detail}see {RAW_SCHEMA}.quarantine)"
             )
-        files.append(load)
-    return files
+        reported.append(_Staged(load, tuple(mask_emails(w) for w in warnings)))
+    return reported
 
 
 def _identifier(name: str) -> str:
@@ -537,9 +892,16 @@ def _stage_file_rejection(
 
 
 def _publish(
-    con, tables: tuple[str, ...], files: list[FileLoad], loaded_at: dt.datetime, run_id: str
+    con,
+    ingest: str,
+    tables: tuple[str, ...],
+    reported: list[_Staged],
+    state: dict[str, str],
+    loaded_at: dt.datetime,
+    run_id: str,
 ) -> None:
-    """Replace the raw tables and their load-log and quarantine rows with the staged ones."""
+    """Replace the raw tables and their load-log, quarantine and warning rows with the staged
+    ones, and the ingest's fingerprints with this run's, in one transaction."""
     table_list = {"tables": list(tables)}
     con.execute("begin transaction")
     try:
@@ -548,7 +910,7 @@ def _publish(
             con.execute(
                 f"insert into {RAW_SCHEMA}.{table} by name select * from {staged_table(table)}"
             )
-        for log_table in ("load_log", "quarantine"):
+        for log_table in ("load_log", "quarantine", "ingest_warnings"):
             con.execute(
                 f"delete from {RAW_SCHEMA}.{log_table} where list_contains($tables, table_name)",
                 table_list,
@@ -556,7 +918,9 @@ def _publish(
         con.execute(
             f"insert into {RAW_SCHEMA}.quarantine by name select * from {STAGED_QUARANTINE}"
         )
-        _write_load_log(con, files, run_id, loaded_at)
+        _write_load_log(con, [entry.load for entry in reported], run_id, loaded_at)
+        _write_warnings(con, reported)
+        _write_state(con, ingest, state)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -564,19 +928,59 @@ def _publish(
 
 
 def _write_load_log(con, files: list[FileLoad], run_id: str, loaded_at: dt.datetime) -> None:
+    """The load log; a reused file keeps the run id and time of the run that parsed it, like
+    its rows' ``_loaded_at`` and its quarantine rows."""
     log = pd.DataFrame([vars(f) for f in files], columns=list(FileLoad.__dataclass_fields__))
+    log["loaded_at"] = pd.to_datetime(log["loaded_at"])
     con.register("owh_load_log_rows", log)
     try:
         con.execute(
-            f"insert into {RAW_SCHEMA}.load_log by name select $run_id as run_id, "
+            f"insert into {RAW_SCHEMA}.load_log by name "
+            "select coalesce(cast(run_id as varchar), $run_id) as run_id, "
             "cast(table_name as varchar) as table_name, cast(source as varchar) as source, "
             "cast(source_file as varchar) as source_file, "
             "cast(file_hash as varchar) as file_hash, cast(rows_read as bigint) as rows_read, "
             "cast(rows_loaded as bigint) as rows_loaded, "
             "cast(rows_quarantined as bigint) as rows_quarantined, "
             "cast(status as varchar) as status, cast(message as varchar) as message, "
-            "$loaded_at as loaded_at from owh_load_log_rows",
+            "coalesce(cast(loaded_at as timestamp), $loaded_at) as loaded_at "
+            "from owh_load_log_rows",
             {"run_id": run_id, "loaded_at": loaded_at},
         )
     finally:
         con.unregister("owh_load_log_rows")
+
+
+def _write_warnings(con, reported: list[_Staged]) -> None:
+    """Each file's warnings, so that a run reusing the file reports them again."""
+    rows = [
+        (entry.load.table_name, entry.load.source_file, position, warning)
+        for entry in reported
+        for position, warning in enumerate(entry.warnings)
+    ]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=["table_name", "source_file", "position", "warning"])
+    con.register("owh_warning_rows", frame)
+    try:
+        con.execute(
+            f"insert into {RAW_SCHEMA}.ingest_warnings by name "
+            "select cast(table_name as varchar) as table_name, "
+            "cast(source_file as varchar) as source_file, cast(position as bigint) as position, "
+            "cast(warning as varchar) as warning from owh_warning_rows"
+        )
+    finally:
+        con.unregister("owh_warning_rows")
+
+
+def _write_state(con, ingest: str, state: dict[str, str]) -> None:
+    con.execute(f"delete from {RAW_SCHEMA}.ingest_state where ingest = ?", [ingest])
+    con.executemany(
+        f"insert into {RAW_SCHEMA}.ingest_state values (?, ?, ?)",
+        [(ingest, name, fingerprint) for name, fingerprint in sorted(state.items())],
+    )
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal: ATTACH takes no parameters."""
+    return "'" + value.replace("'", "''") + "'"

@@ -191,3 +191,17 @@ def test_dbt_connections_are_bounded_too(folders, monkeypatch):
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
     finally:
         con.close()
+
+
+def test_a_file_allowed_by_name_can_be_attached_but_not_its_neighbours(folders):
+    published = folders["warehouse"] / "warehouse.duckdb"
+    with connection(published) as con:
+        con.execute("create table t as select 42 as answer")
+    build = folders["landing"] / "build.duckdb"
+    with connection(build, allowed_files=[published]) as con:
+        con.execute(f"attach '{published}' as previous (read_only)")
+        assert con.execute("select answer from previous.t").fetchall() == [(42,)]
+        with pytest.raises(duckdb.PermissionException):
+            read_csv(con, folders["secrets"] / "token.csv")
+        with pytest.raises(duckdb.PermissionException):
+            con.execute(f"attach '{folders['warehouse'] / 'other.duckdb'}' as other")

@@ -66,6 +66,8 @@ HOSTILE: tuple[str, ...] = (
 
 RAW_TABLES = (
     "confidence_surveys",
+    "ingest_state",
+    "ingest_warnings",
     "kpi_observations",
     "kpis",
     "load_log",
@@ -210,6 +212,8 @@ def test_hostile_text_in_canonical_csv_files_lands_unchanged_and_runs_nothing(tm
 
     assert row_counts(con) == {
         "confidence_surveys": 9,
+        "ingest_state": 12,  # four fingerprints for each of the three ingests
+        "ingest_warnings": 9,
         "kpi_observations": 9,
         "kpis": 9,
         "load_log": 9,
@@ -320,6 +324,8 @@ def test_hostile_text_in_a_jira_export_lands_unchanged_and_runs_nothing(tmp_path
     assert result.warnings == []
     assert row_counts(con) == {
         "confidence_surveys": 0,
+        "ingest_state": 4,
+        "ingest_warnings": 0,
         "kpi_observations": 0,
         "kpis": 0,
         "load_log": 3,

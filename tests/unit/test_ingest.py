@@ -70,11 +70,20 @@ def make_landing(root: Path, files: dict[str, str | Path]) -> Path:
     return root
 
 
-def ingest_all(con, landing: Path, run_id: str = "run-1"):
+def ingest_all(
+    con,
+    landing: Path,
+    run_id: str = "run-1",
+    *,
+    loaded_at: dt.datetime = LOADED_AT,
+    key: bytes = KEY,
+    previous: ingest_module.PreviousBuild = ingest_module.NO_PREVIOUS_BUILD,
+):
+    common = {"run_id": run_id, "loaded_at": loaded_at, "previous": previous}
     return (
-        ingest_task_tracker(con, landing, run_id=run_id, loaded_at=LOADED_AT, pseudonym_key=KEY),
-        ingest_definitions(con, landing, run_id=run_id, loaded_at=LOADED_AT),
-        ingest_impact(con, landing, run_id=run_id, loaded_at=LOADED_AT, pseudonym_key=KEY),
+        ingest_task_tracker(con, landing, pseudonym_key=key, **common),
+        ingest_definitions(con, landing, **common),
+        ingest_impact(con, landing, pseudonym_key=key, **common),
     )
 
 
@@ -545,3 +554,237 @@ def test_an_issue_twice_in_one_jira_page_with_other_fields_is_quarantined(tmp_pa
         "jira/page.json: 2 records for tasks quarantined "
         "(2 as conflicting duplicates; see raw.quarantine)"
     ]
+
+
+# Incremental ingestion: the files unchanged since the published build are copied from it.
+
+LATER = dt.datetime(2026, 10, 2, 6, 0)
+# The lineage of a row or a log entry: the run that parsed its file, and when. A reused file keeps
+# the published build's; everything else equals what a full reload gives.
+LINEAGE = {
+    "load_log": ("run_id", "loaded_at"),
+    "quarantine": ("run_id", "quarantined_at"),
+    "ingest_state": (),
+    "ingest_warnings": (),
+}
+PULL = "jira/20261001T050000Z"
+
+
+def content(con) -> dict[str, list[tuple]]:
+    """Every raw table without its lineage columns, rows sorted."""
+    tables = {**{table: ("_loaded_at",) for table in RAW_TABLES[:-2]}, **LINEAGE}
+    return {
+        table: con.execute(f"select * {_exclude(lineage)} from raw.{table} order by all").fetchall()
+        for table, lineage in tables.items()
+    }
+
+
+def _exclude(columns: tuple[str, ...]) -> str:
+    return f"exclude ({', '.join(columns)})" if columns else ""
+
+
+def publish(landing: Path, path: Path, key: bytes = KEY) -> Path:
+    """A published build of ``landing``: a file loaded in full by run ``run-1``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(path, allowed_directories=[landing]) as con:
+        ingest_all(con, landing, key=key)
+    return path
+
+
+def ingest_again(landing: Path, path: Path, published: Path | None, **kwargs):
+    """The next run's ingest into a fresh build file, reusing what ``published`` holds."""
+    con = connect(path, allowed_directories=[landing], allowed_files=[published or path])
+    with ingest_module.previous_build(con, published, **kwargs) as previous:
+        results = ingest_all(con, landing, "run-2", loaded_at=LATER, previous=previous)
+    return con, results
+
+
+def files_of(results) -> tuple[set[str], set[str]]:
+    """(files parsed, files reused) by the three ingests."""
+    files = [f for result in results for f in result.files if f.status != "duplicate_file"]
+    return (
+        {f.source_file for f in files if not f.reused},
+        {f.source_file for f in files if f.reused},
+    )
+
+
+def add_pull(landing: Path, fields: dict[str, str] | None = None) -> None:
+    """A pull folder of `owh extract jira` holding the fixture page (one byte longer: not a
+    duplicate of the page exported by hand)."""
+    folder = landing / PULL
+    folder.mkdir(parents=True)
+    page = (FIXTURES / "jira" / "page-1.json").read_bytes() + b"\n"
+    (folder / "page-0001.json").write_bytes(page)
+    manifest = {
+        "source": "jira",
+        "scope": "https://jira.example.com project = OWH",
+        "pull_id": PULL.rpartition("/")[2],
+        "pulled_at": "2026-10-01T05:00:00+00:00",
+        "full": False,
+        "since": None,
+        "issues": 5,
+        "pages": 1,
+        "cursor": None,
+        "details": {"fields": fields or {}},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def published(landing, tmp_path) -> Path:
+    return publish(landing, tmp_path / "published" / "warehouse.duckdb")
+
+
+def full_reload(landing: Path, path: Path):
+    """What the incremental ingest must equal: the same landing loaded in full, as run-2."""
+    return ingest_again(landing, path, None)[0]
+
+
+def test_an_unchanged_landing_folder_is_reused_whole_with_its_lineage(landing, published, tmp_path):
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    parsed, reused = files_of(results)
+    assert parsed == set()
+    assert "tasks/tasks.csv" in reused and "task_status_changes/old.csv" in reused
+    assert [r.full_reload_reason for r in results] == [None, None, None]
+    assert sum(r.files_reused for r in results) == 10
+    full = full_reload(landing, tmp_path / "full.duckdb")
+    assert content(con) == content(full)
+    # the warnings are those a parse gives, in the same order
+    assert [r.warnings for r in results] == [
+        r.warnings for r in ingest_all(full, landing, "run-3", loaded_at=LATER)
+    ]
+    # a reused row was loaded by the run that parsed its file
+    assert con.execute("select distinct _loaded_at from raw.tasks").fetchall() == [(LOADED_AT,)]
+    assert con.execute("select distinct run_id, loaded_at from raw.load_log").fetchall() == [
+        ("run-1", LOADED_AT)
+    ]
+
+
+def test_a_changed_file_is_parsed_and_the_others_reused(landing, published, tmp_path):
+    tasks = landing / "tasks" / "tasks.csv"
+    tasks.write_text(tasks.read_text().replace("Ship invoice export", "Ship the invoice export"))
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    parsed, reused = files_of(results)
+    assert parsed == {"tasks/tasks.csv"}
+    assert len(reused) == 9
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+    assert con.execute(
+        "select distinct _loaded_at from raw.tasks where _source_file = 'tasks/tasks.csv'"
+    ).fetchall() == [(LATER,)]
+    assert con.execute(
+        "select count(*) from raw.quarantine where source_file = 'tasks/tasks.csv' "
+        "and run_id = 'run-2'"
+    ).fetchall() == [(3,)]
+
+
+def test_a_removed_file_loses_its_rows(landing, published, tmp_path):
+    (landing / "jira" / "page-1.json").unlink()
+    (landing / "kpis" / "kpis.csv").unlink()
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    assert files_of(results)[0] == set()
+    assert counts(con, "tasks") == {"canonical": 3}
+    assert counts(con, "task_flags") == {}
+    assert con.execute("select count(*) from raw.kpis").fetchall() == [(0,)]
+    assert con.execute(
+        "select count(*) from raw.quarantine where source_file in "
+        "('jira/page-1.json', 'kpis/kpis.csv')"
+    ).fetchall() == [(0,)]
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+
+
+def test_a_rejected_file_stays_rejected_with_the_same_quarantine_row(landing, published, tmp_path):
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    rejected = [f for r in results for f in r.files if f.status == "rejected"]
+    assert [(f.source_file, f.reused) for f in rejected] == [("task_status_changes/old.csv", True)]
+    quarantined = "select * from raw.quarantine where source_file = 'task_status_changes/old.csv'"
+    with connect(published, read_only=True) as before:
+        assert con.execute(quarantined).fetchall() == before.execute(quarantined).fetchall()
+    assert any(
+        w.startswith("task_status_changes/old.csv: missing required columns")
+        for w in results[0].warnings
+    )
+
+
+@pytest.mark.parametrize("change", ["key", "code", "configuration"])
+def test_a_changed_key_code_or_configuration_parses_every_file(
+    change, landing, tmp_path, monkeypatch
+):
+    key = b"another key" if change == "key" else KEY
+    published = publish(landing, tmp_path / "published" / "warehouse.duckdb", key=key)
+    if change == "code":
+        monkeypatch.setattr(ingest_module, "_code_fingerprint", lambda: "another version")
+    if change == "configuration":
+        seed = tmp_path / "status_categories.csv"
+        seed.write_text("source,status,category\ngithub,Doing,in_progress\n")
+        monkeypatch.setattr(ingest_module, "ADAPTER_CONFIGURATION", (seed,))
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    parsed, reused = files_of(results)
+    definitions = {"kpis/kpis.csv", "outcomes/outcomes.csv", "workstreams/workstreams.csv"}
+    definitions.add("workstream_rules/rules.csv")
+    # the definitions hold no person: a new key leaves them reusable
+    assert reused == (definitions if change == "key" else set())
+    assert len(parsed | reused) == 10
+    reason = {
+        "key": "the pseudonym key changed since the published build",
+        "code": "the ingestion code changed since the published build",
+        "configuration": "the adapters' configuration (seeds/status_categories.csv) changed "
+        "since the published build",
+    }[change]
+    expected = [reason, None, reason] if change == "key" else [reason] * 3
+    assert [r.full_reload_reason for r in results] == expected
+    assert con.execute("select distinct _loaded_at from raw.tasks").fetchall() == [(LATER,)]
+
+
+def test_the_key_is_stored_only_as_a_keyed_fingerprint(published):
+    with connect(published, read_only=True) as con:
+        stored = con.execute(
+            "select fingerprint from raw.ingest_state where name = 'pseudonym_key' "
+            "and ingest = 'task_tracker'"
+        ).fetchall()
+    assert stored == [(ingest_module.ingest_fingerprints(KEY)["pseudonym_key"],)]
+    assert KEY.decode() not in stored[0][0]
+    assert stored[0][0] != hashlib.sha256(KEY).hexdigest()
+
+
+def test_a_full_refresh_or_a_missing_build_parses_every_file(landing, published, tmp_path):
+    _, refreshed = ingest_again(landing, tmp_path / "refresh.duckdb", published, full_refresh=True)
+    assert files_of(refreshed)[1] == set()
+    assert {r.full_reload_reason for r in refreshed} == {"a full refresh was asked for"}
+    _, first = ingest_again(landing, tmp_path / "first.duckdb", tmp_path / "none.duckdb")
+    assert {r.full_reload_reason for r in first} == {"nothing is published yet"}
+
+
+def test_a_build_without_ingest_state_is_not_reused(landing, published, tmp_path):
+    with connect(published) as con:
+        con.execute("drop table raw.ingest_state")
+    _, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    assert files_of(results)[1] == set()
+    assert {r.full_reload_reason for r in results} == {
+        "the published warehouse records no ingest state"
+    }
+
+
+def test_a_changed_manifest_parses_the_pages_of_its_pull_again(landing, tmp_path):
+    add_pull(landing)
+    published = publish(landing, tmp_path / "published" / "warehouse.duckdb")
+    manifest = landing / PULL / "manifest.json"
+    changed = json.loads(manifest.read_text())
+    changed["details"]["fields"] = {"story_points": "customfield_99999"}
+    manifest.write_text(json.dumps(changed))
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    parsed, reused = files_of(results)
+    assert parsed == {f"{PULL}/page-0001.json"}
+    assert "jira/page-1.json" in reused
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+
+
+def test_a_copy_left_alone_when_its_original_goes_is_parsed(tmp_path):
+    landing = make_landing(
+        tmp_path / "landing",
+        {"tasks/a.csv": CANONICAL / "tasks.csv", "tasks/b.csv": CANONICAL / "tasks.csv"},
+    )
+    published = publish(landing, tmp_path / "published" / "warehouse.duckdb")
+    (landing / "tasks" / "a.csv").unlink()
+    con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
+    assert files_of(results) == ({"tasks/b.csv"}, set())
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
