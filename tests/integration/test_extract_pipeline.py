@@ -29,7 +29,9 @@ from tests.fakes.tracker_model import generate_issues as issues
 
 from .conftest import DEMO_END, published
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("jira_only")]
+# its own runs of fake trackers, shared with no other module: a group of its own lets the test
+# workers balance it against the demo and Jira-only groups
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("extract")]
 
 CATEGORY = {TODO: "todo", DOING: "in_progress", REVIEW: "waiting", DONE: "done"}
 CHANGED_AT = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
