@@ -111,11 +111,11 @@ def write_nightly_pull(landing: Path, share: float, night: dt.date, seed: int) -
     chosen, last_history = pick_open_issues(landing, max(1, round(tasks * share)), seed)
     first_history = last_history + 1
     start = dt.datetime.combine(night, dt.time(7, 0), tzinfo=dt.UTC)
-    moved = [
-        moved_on(issue, start + dt.timedelta(seconds=30 * n), first_history + n)
-        for n, issue in enumerate(chosen)
-    ]
-    pulled_at = start + dt.timedelta(hours=2)
+    # the moves are spread over the working day, 30 s apart or closer: at 30 s each, the 5,000
+    # of a million tasks ran into the day after next, which the suites rightly reject as future
+    step = min(dt.timedelta(seconds=30), dt.timedelta(hours=12) / max(1, len(chosen)))
+    moved = [moved_on(issue, start + step * n, first_history + n) for n, issue in enumerate(chosen)]
+    pulled_at = start + dt.timedelta(hours=13)
     write_pull_folder(landing, moved, since=start - dt.timedelta(days=1), pulled_at=pulled_at)
     return len(moved)
 
