@@ -11,7 +11,7 @@
   A caller may also name single files (ingestion attaches the published warehouse read-only to
   reuse its raw rows): the file and its ``.wal``, never the folder around them.
 - bounded memory: ``memory_limit`` is ``OWH_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``4GB``)
-  or, by default, an eighth of the machine's memory, instead of DuckDB's own 80 %; what does not
+  or, by default, a twelfth of the machine's memory, instead of DuckDB's own 80 %; what does not
   fit spills to ``temp_directory`` (beside a database file, or the system's temporary folder for
   an in-memory connection).
 """
@@ -34,7 +34,7 @@ SAFE_SETTINGS: dict[str, object] = {
 
 MEMORY_LIMIT_ENV = "OWH_DUCKDB_MEMORY_LIMIT"
 # the share of the machine's memory that one connection may use when the environment says nothing
-DEFAULT_MEMORY_SHARE = 0.125
+DEFAULT_MEMORY_SHARE = 1 / 12
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
@@ -77,7 +77,7 @@ def connect(
 
 
 def memory_limit() -> str:
-    """The memory one DuckDB connection may use: ``OWH_DUCKDB_MEMORY_LIMIT``, or an eighth of the
+    """The memory one DuckDB connection may use: ``OWH_DUCKDB_MEMORY_LIMIT``, or a twelfth of the
     machine's physical memory."""
     configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
     if configured:

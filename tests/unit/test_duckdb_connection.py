@@ -152,7 +152,7 @@ def test_dbt_connections_get_the_same_hardening(folders):
         con.close()
 
 
-def test_memory_is_bounded_by_the_environment_or_an_eighth_of_the_machine(folders, monkeypatch):
+def test_memory_is_bounded_by_the_environment_or_a_twelfth_of_the_machine(folders, monkeypatch):
     database = folders["warehouse"] / "warehouse.duckdb"
     monkeypatch.setenv("OWH_DUCKDB_MEMORY_LIMIT", "512MiB")
     with connection(database) as con:
@@ -170,7 +170,7 @@ def test_memory_is_bounded_by_the_environment_or_an_eighth_of_the_machine(folder
 
     monkeypatch.delenv("OWH_DUCKDB_MEMORY_LIMIT")
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    assert memory_limit() == f"{int(physical / 8 / 2**20)}MiB"
+    assert memory_limit() == f"{int(physical / 12 / 2**20)}MiB"
 
     monkeypatch.setenv("OWH_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="OWH_DUCKDB_MEMORY_LIMIT='lots' is not a size"):
