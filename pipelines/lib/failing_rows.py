@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.sql import quote_identifier
 
 # How many failing rows a check shows; the whole set stays in the audit table of the build file.
 FAILING_ROWS_SHOWN = 20
@@ -39,13 +40,13 @@ def read_failing_rows(
 ) -> tuple[list[str], list[tuple]]:
     """The first ``limit`` rows of an audit table (in the order of all their values, so the
     same failures always show the same rows), without personal data columns."""
-    relation = f"{_quote_identifier(schema)}.{_quote_identifier(table)}"
+    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     with connection(database_file, read_only=True) as con:
         described = con.execute(f"select * from {relation} limit 0").description
         columns = [c[0] for c in described if c[0].lower() not in PERSONAL_DATA_COLUMNS]
         if not columns:
             return [], []
-        select_list = ", ".join(_quote_identifier(c) for c in columns)
+        select_list = ", ".join(quote_identifier(c) for c in columns)
         rows = con.execute(
             f"select {select_list} from {relation} order by all limit {int(limit)}"
         ).fetchall()
@@ -71,7 +72,3 @@ def _markdown_cell(value: object) -> str:
         return ""
     # one line per cell: a newline would end the table row, a bar would start a new cell
     return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

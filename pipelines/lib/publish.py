@@ -31,6 +31,7 @@ from pathlib import Path
 
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
+from pipelines.lib.sql import quote_identifier, quote_literal
 
 MARTS_SCHEMA = "marts"
 
@@ -51,14 +52,6 @@ class PublishResult:
     serving_file: Path
     parquet_files: tuple[Path, ...]
     report_files: tuple[Path, ...]
-
-
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def mart_tables(con) -> list[str]:
@@ -84,8 +77,8 @@ def seal_build(build_file: Path, parquet_dir: Path) -> SealedBuild:
             target = parquet_dir / f"{mart}.parquet"
             # Rows in a stable order so that the same inputs give byte-identical Parquet files.
             con.execute(
-                f"copy (select * from {MARTS_SCHEMA}.{_quote_identifier(mart)} order by all) "
-                f"to {_quote_literal(str(target))} (format parquet, compression zstd)"
+                f"copy (select * from {MARTS_SCHEMA}.{quote_identifier(mart)} order by all) "
+                f"to {quote_literal(str(target))} (format parquet, compression zstd)"
             )
             exported.append(target)
         con.execute("checkpoint")
@@ -106,7 +99,7 @@ def probe_readable(database_file: Path) -> int:
         for schema, name in relations:
             try:
                 con.execute(
-                    f"select * from {_quote_identifier(schema)}.{_quote_identifier(name)} limit 0"
+                    f"select * from {quote_identifier(schema)}.{quote_identifier(name)} limit 0"
                 ).fetchall()
             except Exception as exc:
                 raise PublishError(

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from pipelines.lib.raw_schema import LINEAGE_COLUMNS, RAW_SCHEMA, TABLES, Column, RawTable
+from pipelines.lib.sql import quote_identifier, quote_literal
 
 # GX would otherwise try to send usage statistics from a machine that may have no network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -278,7 +279,7 @@ def _not_null_batch(con, table: RawTable, column: Column, present: Sequence[str]
     expectation = gx.expectations.ExpectColumnValuesToNotBeNull(column=column.name)
     if column.name not in present:
         return _missing_column_batch(table, expectation, present)
-    name = _quoted(column.name)
+    name = quote_identifier(column.name)
     missing = f"{name} is null"
     if column.type in ("DOUBLE", "FLOAT", "REAL"):
         missing = f"({missing} or isnan({name}))"
@@ -308,7 +309,7 @@ def _between_batch(
     )
     if column not in present:
         return _missing_column_batch(table, expectation, present)
-    name = _quoted(column)
+    name = quote_identifier(column)
     outside = " or ".join(
         condition
         for condition in (
@@ -342,7 +343,7 @@ def _in_set_batch(
     )
     if column not in present:
         return _missing_column_batch(table, expectation, present)
-    name = _quoted(column)
+    name = quote_identifier(column)
     values = ", ".join(_literal(value) for value in allowed)
     sql = (
         f"select {name}, coalesce({name} not in ({values}), false) as {DUCKDB_UNEXPECTED}, "
@@ -495,12 +496,8 @@ def _chunks_of(con, sql: str) -> Frames:
     return chunks
 
 
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _columns(names: Iterable[str]) -> str:
-    return ", ".join(_quoted(name) for name in names)
+    return ", ".join(quote_identifier(name) for name in names)
 
 
 def _literal(value: object) -> str:
@@ -511,7 +508,7 @@ def _literal(value: object) -> str:
         return f"date '{value.isoformat()}'"
     if isinstance(value, int | float):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return quote_literal(str(value))
 
 
 # Per landing file, differences that are 0 when every row is accounted for.

@@ -79,6 +79,7 @@ from pipelines.lib.raw_schema import (
     create_raw_schema,
     raw_schema_ddl,
 )
+from pipelines.lib.sql import quote_literal
 from pipelines.sources import (
     SOURCE_CANONICAL,
     STAGED_QUARANTINE,
@@ -238,7 +239,7 @@ def previous_build(
         yield PreviousBuild(None, "nothing is published yet")
         return
     try:
-        con.execute(f"attach {_literal(str(serving_file))} as {PREVIOUS_CATALOG} (read_only)")
+        con.execute(f"attach {quote_literal(str(serving_file))} as {PREVIOUS_CATALOG} (read_only)")
     except duckdb.Error as exc:
         yield PreviousBuild(None, f"the published warehouse cannot be read ({exc})")
         return
@@ -979,8 +980,3 @@ def _write_state(con, ingest: str, state: dict[str, str]) -> None:
         f"insert into {RAW_SCHEMA}.ingest_state values (?, ?, ?)",
         [(ingest, name, fingerprint) for name, fingerprint in sorted(state.items())],
     )
-
-
-def _literal(value: str) -> str:
-    """A SQL string literal: ATTACH takes no parameters."""
-    return "'" + value.replace("'", "''") + "'"
