@@ -11,10 +11,10 @@ time goes as the data grows, and says which nodes take it. For each size, under
 2. it is ingested into a fresh ``warehouse.duckdb`` with the project's ingestion functions and the
    public demo pseudonym key, as a demo run does;
 3. ``dbt build`` of the whole project (seeds, models, data tests; unit tests are left out, as
-   in the nightly run) runs in a child process with the project's profile, the pipeline's
-   ``as_of`` var and ``OWH_DUCKDB_PATH``, as the Dagster asset calls it. Its target folder is
-   emptied first, so every build includes a full parse (the nightly run has no partial-parse
-   state to reuse) and never reads a stale ``run_results.json``.
+   in the nightly run) runs in a child process with the project's profile and the environment the
+   Dagster asset gives it (``pipelines.lib.dbt_project.build_environment``). Its target folder is
+   emptied first and given the project's kept parse, as the nightly's is, so it never reads a
+   stale ``run_results.json``.
 
 Printed per size: tasks, status transitions loaded, generate / ingest / dbt wall seconds, dbt's own
 execution seconds (``run_results.json`` ``elapsed_time``; the rest of the wall time is start-up and
@@ -38,7 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.demo import generate_demo
-from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    build_environment,
+    reuse_parse,
+)
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import DATABASE_FILE_NAME
 from pipelines.lib.pseudonymize import DEMO_PSEUDONYM_KEY
@@ -143,12 +148,11 @@ def run_dbt_build(database: Path, scratch: Path, threads: int) -> DbtBuild:
         str(scratch / "logs"),
         "--threads",
         str(threads),
-        "--vars",
-        json.dumps({"as_of": END_DATE.isoformat()}),
     ]
+    reuse_parse(target)
     env = {
         **os.environ,
-        "OWH_DUCKDB_PATH": str(database),
+        **build_environment(database, END_DATE),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     with output_file.open("w", encoding="utf-8") as output:

@@ -28,7 +28,7 @@ class Plugin(BasePlugin):
         self.extra_directories = [Path(p) for p in plugin_config.get("allowed_directories", [])]
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        database = Path(self.creds.path) if self.creds is not None else None
+        database = Path(self.creds.path).expanduser() if self.creds is not None else None
         folders = [SEEDS_DIR, *self.extra_directories]
         if database is not None and str(database) != ":memory:":
             folders.append(database.resolve().parent)

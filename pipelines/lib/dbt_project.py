@@ -7,12 +7,16 @@ definitions, tests and benchmarks find the project in one place.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from pipelines.lib.layout import DATABASE_FILE_NAME
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # dbt resolves a relative target path against the project folder.
@@ -21,6 +25,12 @@ DBT_TARGET_PATH = Path("target")
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # The folders of the project whose files the manifest is parsed from.
 PARSED_FOLDERS = ("models", "macros", "data-tests")
+# What the profile's ``path`` renders to for every build: dbt reparses the whole project (~5 s)
+# whenever a rendered profile value or a ``--vars`` value differs from the parse it kept, so
+# the build file is named through the home folder dbt is given (DuckDB expands "~"), and the
+# reporting date reaches dbt as OWH_AS_OF, read only while nodes execute (macro as_of_date).
+PROFILE_DATABASE_PATH = f"~/{DATABASE_FILE_NAME}"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def dbt_threads() -> int:
@@ -77,7 +87,12 @@ def ensure_manifest(
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            env={
+                **os.environ,
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                # the profile every build renders, so that builds reuse this parse
+                "OWH_DUCKDB_PATH": PROFILE_DATABASE_PATH,
+            },
         )
         if parsed.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{parsed.stdout}{parsed.stderr}")
@@ -95,6 +110,31 @@ def _is_current(manifest: Path, project_dir: Path) -> bool:
     sources += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in sources), default=0.0)
     return manifest.stat().st_mtime >= newest
+
+
+def build_environment(database_file: Path, as_of: dt.date | None = None) -> dict[str, str]:
+    """The environment variables under which dbt builds ``database_file`` on ``as_of``.
+
+    A file named like every build file is reached through the profile that ``ensure_manifest``
+    parsed with (dbt's home folder is the file's folder), so dbt reuses that parse instead of
+    parsing the project again; any other file is named as it is, and costs a parse.
+    """
+    database_file = database_file.resolve()
+    values = {"OWH_DUCKDB_PATH": str(database_file)}
+    if database_file.name == DATABASE_FILE_NAME:
+        values = {"OWH_DUCKDB_PATH": PROFILE_DATABASE_PATH, "HOME": str(database_file.parent)}
+    if as_of is not None:
+        values["OWH_AS_OF"] = as_of.isoformat()
+    return values
+
+
+def reuse_parse(target_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Give a dbt target folder the project's kept parse, for a dbt run outside Dagster (which
+    does the same for the runs it starts); dbt checks that it still matches before using it."""
+    kept = ensure_manifest(project_dir).with_name(PARTIAL_PARSE_FILE)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    if kept.exists() and not (target_dir / PARTIAL_PARSE_FILE).exists():
+        shutil.copy(kept, target_dir / PARTIAL_PARSE_FILE)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import subprocess
@@ -12,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from pipelines.demo.generator import generate_demo
-from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    build_environment,
+    reuse_parse,
+)
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.runner import RunSummary, run_nightly
 
@@ -63,8 +67,10 @@ def jira_only_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummar
 
 
 def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
-    """dbt against ``database_file``, with its target and logs in the folder above the file's."""
+    """dbt against ``database_file`` on the demo's as_of date, with its target and logs in the
+    folder above the file's; named as the nightly names it, so dbt reuses the project's parse."""
     work = database_file.parent.parent
+    reuse_parse(work / "target")
     return subprocess.run(
         [
             DBT_EXECUTABLE,
@@ -77,14 +83,12 @@ def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
             str(work / "target"),
             "--log-path",
             str(work / "logs"),
-            "--vars",
-            json.dumps({"as_of": DEMO_END.isoformat()}),
         ],
         capture_output=True,
         text=True,
         env={
             **os.environ,
-            "OWH_DUCKDB_PATH": str(database_file),
+            **build_environment(database_file, DEMO_END),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         },
     )

@@ -251,3 +251,12 @@ def test_every_published_mart_is_identical_to_its_recorded_digest(demo_run):
     assert sorted(digests) == sorted(recorded)
     changed = {name for name in recorded if digests[name] != recorded[name]}
     assert not changed, {name: (digests[name], recorded[name]) for name in sorted(changed)}
+
+
+def test_the_run_reuses_the_projects_parse(demo_run):
+    """dbt parses the project once per code version: a run whose build file, as_of date or
+    warehouse folder is new still reuses the parse ``ensure_manifest`` kept."""
+    _, _, summary = demo_run
+    log = summary.log_file.read_text()
+    assert "Found " in log  # dbt logged its project, so the log is the dbt step's
+    assert "Unable to do partial parsing" not in log

@@ -27,6 +27,7 @@ from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     DBT_TARGET_PATH,
+    build_environment,
     dbt_environment,
     dbt_threads,
     ensure_manifest,
@@ -68,8 +69,9 @@ def outcome_warehouse_dbt(
         raise dg.Failure(
             f"build file {build_file} does not exist: the ingest assets of this run did not run"
         )
-    dbt_vars = json.dumps({"as_of": run_as_of(context).isoformat()})
-    with dbt_environment(OWH_DUCKDB_PATH=str(build_file)):
+    # dbt's process takes the environment when it starts; HOME names its build file (see
+    # build_environment), so it is set only while the process starts, not while its events stream
+    with dbt_environment(**build_environment(build_file, run_as_of(context))):
         # Unit tests check the SQL, not the data: they run with the test suite (`make test`),
         # where the SQL changes, not in every nightly build.
         invocation = dbt.cli(
@@ -79,12 +81,10 @@ def outcome_warehouse_dbt(
                 "unit_test",
                 "--threads",
                 str(dbt_threads()),
-                "--vars",
-                dbt_vars,
             ],
             context=context,
         )
-        yield from attach_failing_rows(invocation.stream(), build_file, invocation.manifest)
+    yield from attach_failing_rows(invocation.stream(), build_file, invocation.manifest)
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
