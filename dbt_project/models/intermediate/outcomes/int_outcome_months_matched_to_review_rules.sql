@@ -204,17 +204,17 @@ pause_unlinked_work as (
         'pause_unlinked_work' as rule_id,
         40 as rule_priority,
         'Pause unlinked work in '
-        || {{ dbt.listagg(
+        || {{ ordered_listagg(
             'unlinked_heavy_teams.team',
             "', '",
-            'order by unlinked_heavy_teams.unlinked_throughput_share desc, unlinked_heavy_teams.team'
+            'unlinked_heavy_teams.unlinked_throughput_share desc nulls last, unlinked_heavy_teams.team asc nulls last'
         ) }} as recommendation,
-        {{ dbt.listagg(
+        {{ ordered_listagg(
             "unlinked_heavy_teams.team || ' spent ' || "
                 ~ percent_text('unlinked_heavy_teams.unlinked_throughput_share')
                 ~ " || ' of its throughput this month on work that reaches no outcome'",
             "'; '",
-            'order by unlinked_heavy_teams.unlinked_throughput_share desc, unlinked_heavy_teams.team'
+            'unlinked_heavy_teams.unlinked_throughput_share desc nulls last, unlinked_heavy_teams.team asc nulls last'
         ) }}
         || ', while the outcome is ' || max(worded.status_text) || ' ('
         || max(worded.progress_text) || ' of the way against '
