@@ -121,10 +121,11 @@ numbered as (
 
     select
         *,
-        row_number() over (
+        -- a bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by source, task_id
             order by changed_at, source_sequence nulls last, source_file, source_row
-        ) as transition_index
+        ) as bigint) as transition_index
 
     from loaded_and_inferred
 

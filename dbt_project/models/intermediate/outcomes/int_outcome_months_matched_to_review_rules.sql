@@ -428,10 +428,10 @@ final as (
 
         -- the rule's verdict
         matched_rules.rule_priority,
-        row_number() over (
+        cast(row_number() over (
             partition by matched_rules.outcome_id, matched_rules.month
             order by matched_rules.rule_priority
-        ) as recommendation_rank,
+        ) as bigint) as recommendation_rank,
         matched_rules.recommendation,
         matched_rules.reason
 

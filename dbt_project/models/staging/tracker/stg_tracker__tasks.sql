@@ -25,7 +25,7 @@ renamed as (
         trim(status) as status,
         nullif(trim(team), '') as team,
         nullif(trim(project), '') as project,
-        coalesce(labels, []) as labels,
+        coalesce(labels, {{ string_array([]) }}) as labels,
         assignee,
         story_points,
         priority,
