@@ -12,7 +12,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env
+.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env env-spark
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,13 +21,34 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The optional `spark` extra (dbt-spark, pyspark) is installed by `make env-spark`, which leaves
+# the marker $(SPARK_MARKER) in .venv. `uv sync` removes every package of an extra it was not
+# asked for, so `make env` (and `make test`, which runs it) passes --extra spark whenever the
+# marker is there: env then env-spark, or env-spark then env, both end with Spark installed, and
+# a machine that never ran env-spark gets the environment without it. `make clean` removes the
+# marker with .venv.
+SPARK_MARKER := $(BIN)/.spark-extra
+SPARK_EXTRA = $(if $(wildcard $(SPARK_MARKER)),--extra spark)
+# Spark 4 runs on Java 17; the system's OpenJDK 17 is installed only when `java` is not 17.
+JAVA_17_PACKAGE := openjdk-17-jre-headless
+
 $(BIN)/.synced: pyproject.toml uv.lock | $(UV)
 	@# bytecode compiled once here: imports then never compile sources, even where
 	@# PYTHONDONTWRITEBYTECODE keeps Python from caching them (most of a cold start otherwise)
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen --compile-bytecode $(SPARK_EXTRA)
 	@touch $@
 
-env: $(BIN)/.synced ## Create or update .venv exactly from uv.lock
+env: $(BIN)/.synced ## Create or update .venv exactly from uv.lock (keeps the spark extra once installed)
+
+env-spark: | $(UV) ## Add the optional Spark extra (dbt-spark, pyspark) from uv.lock, and Java 17 if missing
+	@if java -version 2>&1 | grep -q 'version "17\.'; then \
+		echo "Java 17 found"; \
+	else \
+		echo "Java 17 missing: installing $(JAVA_17_PACKAGE)"; \
+		apt-get update && apt-get install -y --no-install-recommends $(JAVA_17_PACKAGE); \
+	fi
+	$(UV) sync --frozen --compile-bytecode --extra spark
+	@touch $(SPARK_MARKER) $(BIN)/.synced
 
 run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, report, publish
 	$(BIN)/owh demo

@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -52,12 +53,23 @@ from pipelines.lib.sql import quote_identifier, quote_literal
 # GX would otherwise try to send usage statistics from a machine that may have no network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
+# With the optional spark extra (docs/spark.md) installed, GX imports pyspark's Spark Connect
+# modules, and pyspark ends any process whose __main__ has neither file nor spec (`python -c`, a
+# pytest-xdist worker) with exit status 0, taking it for a run of its own doctests. An
+# interactive interpreter (sys.ps1 set) is exempt: marked so only while GX is imported.
+_interactive = hasattr(sys, "ps1")
+if not _interactive:
+    sys.ps1 = ""
+try:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+finally:
+    if not _interactive:
+        del sys.ps1
 
 # No tracker export, KPI or survey in this warehouse predates this day.
 EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1)

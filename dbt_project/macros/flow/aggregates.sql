@@ -4,13 +4,20 @@
     {{ return(adapter.dispatch('percentile_continuous')(expression, fraction)) }}
 {%- endmacro %}
 
-{#- The SQL standard ordered-set aggregate (Postgres, Snowflake, Redshift, SQL Server). -#}
 {% macro default__percentile_continuous(expression, fraction) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+    {{ exceptions.raise_compiler_error(
+        "percentile_continuous has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type() ~ "__percentile_continuous in macros/flow/aggregates.sql") }}
 {%- endmacro %}
 
+{#- Engines name the interpolating percentile differently: DuckDB quantile_cont, Spark percentile
+    (both exact, not approximate). -#}
 {% macro duckdb__percentile_continuous(expression, fraction) -%}
     quantile_cont({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{% macro spark__percentile_continuous(expression, fraction) -%}
+    percentile({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
 

@@ -27,13 +27,19 @@
     {{ return(adapter.dispatch('iso_day_of_week')(date)) }}
 {%- endmacro %}
 
-{#- Postgres, Redshift and Trino spelling. -#}
 {% macro default__iso_day_of_week(date) -%}
-    extract(isodow from {{ date }})
+    {{ exceptions.raise_compiler_error(
+        "iso_day_of_week has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type() ~ "__iso_day_of_week in macros/flow/business_days.sql") }}
 {%- endmacro %}
 
+{#- DuckDB has isodow; Spark's weekday() counts from 0 = Monday. -#}
 {% macro duckdb__iso_day_of_week(date) -%}
     isodow({{ date }})
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date) -%}
+    (weekday({{ date }}) + 1)
 {%- endmacro %}
 
 

@@ -9,12 +9,21 @@
     {{ return(adapter.dispatch('epoch_microseconds')(timestamp)) }}
 {%- endmacro %}
 
+{#- No cross-database macro gives it: dbt.datediff('microsecond') is wrong on Spark (it goes
+    through whole seconds). -#}
 {% macro default__epoch_microseconds(timestamp) -%}
-    {{ dbt.datediff("cast('1970-01-01 00:00:00' as timestamp)", timestamp, 'microsecond') }}
+    {{ exceptions.raise_compiler_error(
+        "epoch_microseconds has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type() ~ "__epoch_microseconds in macros/flow/durations.sql") }}
 {%- endmacro %}
 
 {% macro duckdb__epoch_microseconds(timestamp) -%}
     epoch_us({{ timestamp }})
+{%- endmacro %}
+
+{#- unix_micros reads the timestamp in UTC, whatever the session's time zone. -#}
+{% macro spark__epoch_microseconds(timestamp) -%}
+    unix_micros({{ timestamp }})
 {%- endmacro %}
 
 
@@ -24,9 +33,10 @@
 {%- endmacro %}
 
 
-{#- A number of microseconds (an integer expression, or a sum of them) as decimal days. -#}
+{#- A number of microseconds (an integer expression, or a sum of them) as decimal days, a double
+    on every engine: divided by a decimal literal, Spark would give a decimal(34,13). -#}
 {% macro microseconds_to_days(microseconds) -%}
-    (({{ microseconds }}) / 86400000000.0)
+    (cast({{ microseconds }} as {{ type_double() }}) / 86400000000)
 {%- endmacro %}
 
 

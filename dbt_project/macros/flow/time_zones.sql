@@ -37,6 +37,15 @@
 {%- endmacro %}
 
 
+{#- On Spark, from_utc_timestamp applies the zone's rules (the session zone is UTC, so the naive
+    value is read as UTC): a correlated scalar subquery per row is not worth it there, where the
+    optimizer plans it as a join of every row anyway. A UTC instant has exactly one local time,
+    so days across a DST gap or overlap are the same as on DuckDB. -#}
+{% macro spark__utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    {{ spark__utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) }}
+{%- endmacro %}
+
+
 {#- The same conversion through the zone's rules, row by row: what the offsets model is computed
     with, and the answer on the days it does not hold. -#}
 {% macro utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
@@ -45,8 +54,19 @@
 
 {#- `at time zone 'UTC'` reads the naive value as UTC (never the session zone), the second
     `at time zone` renders it as wall-clock time in the target zone. -#}
+{% macro default__utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
+    {{ exceptions.raise_compiler_error(
+        "utc_to_local_timestamp_by_rules has no implementation for adapter '" ~ adapter.type()
+        ~ "': add " ~ adapter.type()
+        ~ "__utc_to_local_timestamp_by_rules in macros/flow/time_zones.sql") }}
+{%- endmacro %}
+
 {% macro duckdb__utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
     (({{ utc_timestamp }} at time zone 'UTC') at time zone {{ time_zone }})
+{%- endmacro %}
+
+{% macro spark__utc_to_local_timestamp_by_rules(utc_timestamp, time_zone) -%}
+    from_utc_timestamp({{ utc_timestamp }}, {{ time_zone }})
 {%- endmacro %}
 
 
@@ -63,6 +83,13 @@
 
 {% macro duckdb__local_to_utc_timestamp(local_timestamp, time_zone) -%}
     (({{ local_timestamp }} at time zone {{ time_zone }}) at time zone 'UTC')
+{%- endmacro %}
+
+{#- A wall-clock time inside a DST gap (02:30 on a spring-forward night) is read with the offset
+    before the change, and one inside an overlap with the earlier (summer) offset, as DuckDB's
+    `at time zone` does. -#}
+{% macro spark__local_to_utc_timestamp(local_timestamp, time_zone) -%}
+    to_utc_timestamp({{ local_timestamp }}, {{ time_zone }})
 {%- endmacro %}
 
 

@@ -24,3 +24,12 @@
         as date
     )
 {%- endmacro %}
+
+{#- Spark generates arrays and explodes them: sequence() steps a date by an interval. -#}
+{% macro spark__month_series(first_month, last_month) -%}
+    explode(sequence(
+        cast({{ first_month }} as date),
+        cast({{ last_month }} as date),
+        interval 1 month
+    ))
+{%- endmacro %}

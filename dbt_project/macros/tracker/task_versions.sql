@@ -12,14 +12,21 @@
     kept version is the one in the same file (macro rows_of_kept_task_versions). -#}
 {% macro kept_task_version_files() -%}
     select
-        trim(source) as source,
-        trim(task_id) as task_id,
-        _source_file as source_file
-    from {{ source('tracker', 'tasks') }}
-    qualify row_number() over (
-        partition by trim(source), trim(task_id)
-        order by {{ task_version_order('_source_file', '_source_row') }}
-    ) = 1
+        source,
+        task_id,
+        source_file
+    from (
+        select
+            trim(source) as source,
+            trim(task_id) as task_id,
+            _source_file as source_file,
+            row_number() over (
+                partition by trim(source), trim(task_id)
+                order by {{ task_version_order('_source_file', '_source_row') }}
+            ) as row_rank
+        from {{ source('tracker', 'tasks') }}
+    ) as ranked
+    where row_rank = 1
 {%- endmacro %}
 
 

@@ -48,13 +48,18 @@ status_changes_of_tasks as (
 -- other task's transitions too would sort the whole history for nothing
 last_loaded_transitions as (
 
-    select *
-    from status_changes_of_tasks
-    where is_task_history_truncated
-    qualify row_number() over (
-        partition by source, task_id
-        order by changed_at desc, source_sequence desc nulls first, source_file desc, source_row desc
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, task_id
+                order by changed_at desc, source_sequence desc nulls first, source_file desc, source_row desc
+            ) as row_rank
+        from status_changes_of_tasks
+        where is_task_history_truncated
+    ) as ranked
+    where row_rank = 1
 
 ),
 
@@ -116,10 +121,11 @@ numbered as (
 
     select
         *,
-        row_number() over (
+        -- a bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by source, task_id
             order by changed_at, source_sequence nulls last, source_file, source_row
-        ) as transition_index
+        ) as bigint) as transition_index
 
     from loaded_and_inferred
 

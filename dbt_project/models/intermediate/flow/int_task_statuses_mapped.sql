@@ -128,12 +128,17 @@ candidate_matches as (
 
 best_matches as (
 
-    select *
-    from candidate_matches
-    qualify row_number() over (
-        partition by source, project, status_key
-        order by match_specificity desc
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, project, status_key
+                order by match_specificity desc
+            ) as row_rank
+        from candidate_matches
+    ) as ranked
+    where row_rank = 1
 
 ),
 

@@ -50,20 +50,25 @@ candidate_matches as (
 
 best_matches as (
 
-    select *
-    from candidate_matches
-    qualify row_number() over (
-        partition by source, task_id
-        order by
-            matched_on_label desc,
-            matched_on_task_type desc,
-            case flow_item_type
-                when 'risk' then 1
-                when 'debt' then 2
-                when 'defect' then 3
-                else 4
-            end
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, task_id
+                order by
+                    matched_on_label desc,
+                    matched_on_task_type desc,
+                    case flow_item_type
+                        when 'risk' then 1
+                        when 'debt' then 2
+                        when 'defect' then 3
+                        else 4
+                    end
+            ) as row_rank
+        from candidate_matches
+    ) as ranked
+    where row_rank = 1
 
 ),
 

@@ -59,12 +59,17 @@ rule_matches as (
 
 winning_rules as (
 
-    select *
-    from rule_matches
-    qualify row_number() over (
-        partition by source, task_id
-        order by priority desc, workstream_id asc
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, task_id
+                order by priority desc, workstream_id asc nulls last
+            ) as row_rank
+        from rule_matches
+    ) as ranked
+    where row_rank = 1
 
 ),
 

@@ -85,11 +85,11 @@ final as (
         observed_in_month.actual_value,
         observed_in_month.observation_count,
         latest_observation_to_date.last_observed_on,
-        {{ dbt.datediff(
+        cast({{ dbt.datediff(
             'latest_observation_to_date.last_observed_on',
             'outcome_months.evaluated_on',
             'day'
-        ) }} as days_since_last_observation
+        ) }} as bigint) as days_since_last_observation
 
     from outcome_months
 

@@ -27,8 +27,8 @@ window_days as (
 
     select
         *,
-        {{ dbt.datediff('baseline_on', 'evaluated_on', 'day') }} as days_elapsed,
-        {{ dbt.datediff('baseline_on', 'target_on', 'day') }} as days_in_window
+        cast({{ dbt.datediff('baseline_on', 'evaluated_on', 'day') }} as bigint) as days_elapsed,
+        cast({{ dbt.datediff('baseline_on', 'target_on', 'day') }} as bigint) as days_in_window
 
     from outcome_months
 

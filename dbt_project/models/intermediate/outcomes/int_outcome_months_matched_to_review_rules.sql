@@ -204,17 +204,17 @@ pause_unlinked_work as (
         'pause_unlinked_work' as rule_id,
         40 as rule_priority,
         'Pause unlinked work in '
-        || {{ dbt.listagg(
+        || {{ ordered_listagg(
             'unlinked_heavy_teams.team',
             "', '",
-            'order by unlinked_heavy_teams.unlinked_throughput_share desc, unlinked_heavy_teams.team'
+            'unlinked_heavy_teams.unlinked_throughput_share desc nulls last, unlinked_heavy_teams.team asc nulls last'
         ) }} as recommendation,
-        {{ dbt.listagg(
+        {{ ordered_listagg(
             "unlinked_heavy_teams.team || ' spent ' || "
                 ~ percent_text('unlinked_heavy_teams.unlinked_throughput_share')
                 ~ " || ' of its throughput this month on work that reaches no outcome'",
             "'; '",
-            'order by unlinked_heavy_teams.unlinked_throughput_share desc, unlinked_heavy_teams.team'
+            'unlinked_heavy_teams.unlinked_throughput_share desc nulls last, unlinked_heavy_teams.team asc nulls last'
         ) }}
         || ', while the outcome is ' || max(worded.status_text) || ' ('
         || max(worded.progress_text) || ' of the way against '
@@ -428,10 +428,10 @@ final as (
 
         -- the rule's verdict
         matched_rules.rule_priority,
-        row_number() over (
+        cast(row_number() over (
             partition by matched_rules.outcome_id, matched_rules.month
             order by matched_rules.rule_priority
-        ) as recommendation_rank,
+        ) as bigint) as recommendation_rank,
         matched_rules.recommendation,
         matched_rules.reason
 

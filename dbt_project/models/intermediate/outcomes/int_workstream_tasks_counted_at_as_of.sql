@@ -68,7 +68,7 @@ final as (
         -- dates
         {{ as_of_date() }} as as_of_date,
         outcomes.target_on,
-        {{ dbt.datediff(as_of_date(), 'outcomes.target_on', 'day') }} as days_to_target,
+        cast({{ dbt.datediff(as_of_date(), 'outcomes.target_on', 'day') }} as bigint) as days_to_target,
 
         -- task counts at the end of the as_of day (0 for a workstream without tasks)
         cast(coalesce(task_counts.linked_tasks, 0) as bigint) as linked_tasks,

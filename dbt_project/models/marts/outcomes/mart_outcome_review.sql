@@ -28,11 +28,11 @@ recommendations_per_month as (
         count(*) as recommendation_count,
         max(case when recommendation_rank = 1 then rule_id end) as next_action_rule_id,
         max(case when recommendation_rank = 1 then recommendation end) as next_action,
-        {{ dbt.listagg(
+        {{ ordered_listagg(
             "cast(recommendation_rank as " ~ dbt.type_string() ~ ") || '. ' || recommendation"
                 ~ " || '. Why: ' || reason",
             "' '",
-            'order by recommendation_rank'
+            'recommendation_rank'
         ) }} as what_changes_next
 
     from recommendations
@@ -81,13 +81,13 @@ answered as (
                 worded.kpi_name || ' '
                 || case
                     when worded.previous_value is null then 'stands at '
-                    when round(worded.kpi_delta, worded.value_decimals) > 0 then 'rose from '
-                    when round(worded.kpi_delta, worded.value_decimals) < 0 then 'fell from '
+                    when {{ round_to_decimals('worded.kpi_delta', 'worded.value_decimals') }} > 0 then 'rose from '
+                    when {{ round_to_decimals('worded.kpi_delta', 'worded.value_decimals') }} < 0 then 'fell from '
                     else 'held at '
                 end
                 || case
                     when worded.previous_value is null then ''
-                    when round(worded.kpi_delta, worded.value_decimals) = 0 then ''
+                    when {{ round_to_decimals('worded.kpi_delta', 'worded.value_decimals') }} = 0 then ''
                     when worded.is_first_month
                         then
                             'the baseline '

@@ -214,7 +214,7 @@ work_past_target_dates as (
         outcome_states.owner,
         outcome_states.target_on,
         outcome_states.first_achieved_on,
-        {{ dbt.datediff('outcome_states.target_on', as_of_date(), 'day') }} as days_past_target
+        cast({{ dbt.datediff('outcome_states.target_on', as_of_date(), 'day') }} as bigint) as days_past_target
 
     from linked_wip_tasks
     inner join outcome_states

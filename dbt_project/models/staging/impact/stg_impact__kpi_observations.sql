@@ -29,12 +29,17 @@ renamed as (
 
 deduplicated as (
 
-    select *
-    from renamed
-    qualify row_number() over (
-        partition by kpi_id, segment, observed_on
-        order by source_file desc, source_row desc
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by kpi_id, segment, observed_on
+                order by source_file desc, source_row desc
+            ) as row_rank
+        from renamed
+    ) as ranked
+    where row_rank = 1
 
 )
 

@@ -39,12 +39,17 @@ renamed as (
 
 deduplicated as (
 
-    select *
-    from renamed
-    qualify row_number() over (
-        partition by source, task_id, changed_at, coalesce(from_status, ''), to_status, coalesce(source_sequence, -1)
-        order by source_file desc, source_row desc
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, task_id, changed_at, coalesce(from_status, ''), to_status, coalesce(source_sequence, -1)
+                order by source_file desc, source_row desc
+            ) as row_rank
+        from renamed
+    ) as ranked
+    where row_rank = 1
 
 )
 

@@ -25,7 +25,7 @@ renamed as (
         trim(status) as status,
         nullif(trim(team), '') as team,
         nullif(trim(project), '') as project,
-        coalesce(labels, []) as labels,
+        coalesce(labels, {{ string_array([]) }}) as labels,
         assignee,
         story_points,
         priority,
@@ -51,12 +51,17 @@ renamed as (
 
 deduplicated as (
 
-    select *
-    from renamed
-    qualify row_number() over (
-        partition by source, task_id
-        order by {{ task_version_order() }}
-    ) = 1
+    select {{ star_except(['row_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by source, task_id
+                order by {{ task_version_order() }}
+            ) as row_rank
+        from renamed
+    ) as ranked
+    where row_rank = 1
 
 )
 
