@@ -1,14 +1,20 @@
 """The Dagster definitions of Outcome Warehouse: every asset, check, job, schedule and sensor.
 
-The asset graph reads extract → ingest → staging → intermediate → marts → report → publish.
+The asset graph reads extract → ingest → staging → intermediate → marts → report → publish; the
+delivery forecasts run between two dbt builds (``pipelines.defs.dbt.assets``).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.dbt.assets import dbt_resource, outcome_warehouse_dbt
+from pipelines.defs.dbt.assets import (
+    dbt_resource,
+    outcome_warehouse_dbt,
+    outcome_warehouse_dbt_after_forecasts,
+)
 from pipelines.defs.extract.assets import extract_assets
+from pipelines.defs.forecast.assets import delivery_forecasts
 from pipelines.defs.ingest.assets import ingest_assets
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.quality.checks import raw_suite_checks
@@ -24,6 +30,8 @@ def build_defs(warehouse: WarehouseResource) -> dg.Definitions:
             *extract_assets,
             *ingest_assets,
             outcome_warehouse_dbt,
+            delivery_forecasts,
+            outcome_warehouse_dbt_after_forecasts,
             leadership_report,
             published_warehouse,
         ],

@@ -1,7 +1,6 @@
 """Delivery forecasts per workstream and per outcome, from the warehouse's counts.
 
-The dbt Python models ``int_workstream_forecasts_simulated`` and ``int_outcome_forecasts_simulated``
-call these functions with two inputs:
+``pipelines.forecast.run`` calls these functions with two inputs, the dbt models:
 
 - ``workstream_tasks`` (``int_workstream_tasks_counted_at_as_of``): one row per workstream with
   ``workstream_id``, ``outcome_id``, ``linked_tasks``, ``remaining_tasks`` and ``days_to_target``

@@ -10,7 +10,13 @@ import pytest
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.definitions import defs
-from pipelines.defs.dbt.assets import dbt_project, translator
+from pipelines.defs.dbt.assets import (
+    dbt_project,
+    outcome_warehouse_dbt,
+    outcome_warehouse_dbt_after_forecasts,
+    translator,
+)
+from pipelines.defs.forecast.assets import delivery_forecasts
 from pipelines.defs.quality.checks import raw_suite_checks
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.schedules import (
@@ -147,8 +153,71 @@ def test_the_nightly_job_runs_the_raw_suites_before_dbt():
     assert "outcome_warehouse_dbt" in steps
 
 
+def upstream_steps(job: dg.JobDefinition, step: str) -> set[str]:
+    inputs = job.graph.dependency_structure.input_to_upstream_outputs_for_node(step)
+    return {output.node_name for outputs in inputs.values() for output in outputs}
+
+
+def test_the_nightly_job_builds_dbt_in_two_steps_with_the_forecast_between():
+    job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
+    dbt_steps = {name for name in job.graph.node_dict if "dbt" in name}
+    assert dbt_steps == {"outcome_warehouse_dbt", "outcome_warehouse_dbt_after_forecasts"}
+    assert upstream_steps(job, "delivery_forecasts") == {"outcome_warehouse_dbt"}
+    assert upstream_steps(job, "outcome_warehouse_dbt_after_forecasts") == {
+        "outcome_warehouse_dbt",
+        "delivery_forecasts",
+    }
+    for step in ("leadership_report", "published_warehouse"):
+        assert {"outcome_warehouse_dbt", "outcome_warehouse_dbt_after_forecasts"} <= (
+            upstream_steps(job, step)
+        )
+
+
+def test_every_dbt_node_is_built_by_exactly_one_dbt_step():
+    """Every model, seed and test once, and a test in the step that builds its last parent."""
+    manifest = json.loads(ensure_manifest().read_text())
+    first, after = outcome_warehouse_dbt, outcome_warehouse_dbt_after_forecasts
+    assert not set(first.keys) & set(after.keys)
+    assert not set(first.check_keys) & set(after.check_keys)
+    built = {key.to_user_string() for key in (*first.keys, *after.keys)}
+    assert built == {
+        translator.get_asset_key(node).to_user_string()
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"model", "seed"}
+    }
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    assert len(first.check_keys) + len(after.check_keys) == len(tests)
+    forecast_keys = set(delivery_forecasts.keys)
+    assert {key.asset_key for key in first.check_keys}.isdisjoint(forecast_keys)
+    on_forecasts = [key for key in after.check_keys if key.asset_key in forecast_keys]
+    source_tests = [
+        test
+        for test in tests
+        if any(
+            n.startswith("source.outcome_warehouse.forecast.") for n in test["depends_on"]["nodes"]
+        )
+    ]
+    assert len(on_forecasts) == len(source_tests) == 22
+    assert all(after.get_spec_for_check_key(key).blocking for key in on_forecasts)
+    assert {key.to_user_string() for key in after.keys} == {
+        "intermediate/int_outcome_forecasts_dated",
+        "intermediate/int_outcome_months_matched_to_review_rules",
+        "intermediate/int_outcome_months_summarised_for_review",
+        "marts/mart_delivery_forecast",
+        "marts/mart_outcome_forecast",
+        "marts/mart_outcome_recommendations",
+        "marts/mart_outcome_review",
+    }
+
+
 def test_writers_share_one_pool():
-    for key in ("raw/tasks", "marts/fct_tasks", "published_warehouse"):
+    for key in (
+        "raw/tasks",
+        "marts/fct_tasks",
+        "forecast/workstream_forecasts_simulated",
+        "marts/mart_outcome_forecast",
+        "published_warehouse",
+    ):
         node = defs.resolve_assets_def(dg.AssetKey.from_user_string(key)).node_def
         assert node.pool == "duckdb_writer", key
 

@@ -1,10 +1,21 @@
 """dbt models, seeds and tests as Dagster assets and asset checks.
 
-One ``@dbt_assets`` definition for the whole project: dbt tests become asset checks (blocking when
-their severity is ``error``), and a failing ``dbt build`` fails the step, so nothing downstream
-(report, publish) runs. dbt writes into the run's build file, never into the serving file. A
-failed check of a test that stores its failing rows carries its first rows
-(``pipelines.defs.checks``).
+Two ``@dbt_assets`` definitions split the project around the delivery forecasts, which are
+simulated in Python outside dbt (``pipelines.defs.forecast``) and reach dbt as the source
+``forecast``: ``outcome_warehouse_dbt`` builds everything that does not read that source, among
+it the forecast's inputs; ``outcome_warehouse_dbt_after_forecasts`` builds the models that read it,
+and runs the source's tests, once the forecast asset has written it. The nightly job thus runs
+``dbt build`` twice, in that order, with the forecast step between. Dagster would split one
+definition around the cycle by itself, but at every change of asset definition upstream (seeds,
+each ingest, the forecast): four ``dbt build`` invocations, each choosing its tests by dbt's eager
+indirect selection, so the second already ran tests on ``fct_tasks`` and the forecast marts, which
+only the third and fourth build, and failed the run. The two selections here split the project's
+tests without overlap, each test in the build of its last parent.
+
+dbt tests become asset checks (blocking when their severity is ``error``), and a failing
+``dbt build`` fails its step, so nothing downstream (forecast, report, publish) runs. dbt writes
+into the run's build file, never into the serving file. A failed check of a test that stores its
+failing rows carries its first rows (``pipelines.defs.checks``).
 """
 
 import json
@@ -55,15 +66,16 @@ translator = LayeredTranslator(
 )
 
 
-@dbt_assets(
-    manifest=ensure_manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    pool=WRITER_POOL,
-)
-def outcome_warehouse_dbt(
+# The dbt source the forecast asset writes, and the dbt selection of everything that reads it.
+FORECAST_SOURCE = "forecast"
+AFTER_FORECASTS = f"source:{FORECAST_SOURCE}+"
+
+
+def build_project(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
+    """``dbt build`` of the definition's selection (or the run's subset of it) into the run's
+    build file, on the run's as_of date."""
     build_file = warehouse.build_file(context)
     if not build_file.exists():
         raise dg.Failure(
@@ -85,6 +97,34 @@ def outcome_warehouse_dbt(
             context=context,
         )
     yield from attach_failing_rows(invocation.stream(), build_file, invocation.manifest)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    exclude=AFTER_FORECASTS,
+    pool=WRITER_POOL,
+)
+def outcome_warehouse_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Every seed, model and test that does not read the forecast source."""
+    yield from build_project(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=AFTER_FORECASTS,
+    pool=WRITER_POOL,
+)
+def outcome_warehouse_dbt_after_forecasts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """The models downstream of the forecast source, their tests and the source's own tests."""
+    yield from build_project(context, dbt, warehouse)
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

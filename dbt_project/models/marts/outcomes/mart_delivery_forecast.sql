@@ -1,13 +1,14 @@
 -- One row per workstream (grain: workstream_id): how much linked work remains at the end of the
 -- as_of day, by when it will be done at the 50th, 85th and 95th percentile of a Monte Carlo
 -- simulation of the workstream's recent daily throughput, and how likely it is to be done by its
--- outcome's target date. The simulation runs in int_workstream_forecasts_simulated (Python, in
+-- outcome's target date. The simulation runs before this model, outside dbt (source
+-- forecast.workstream_forecasts_simulated, written by the Dagster asset delivery_forecasts, in
 -- days after as_of); here the days become dates and the names are joined for readers.
 with
 
 forecasts as (
 
-    select * from {{ ref('int_workstream_forecasts_simulated') }}
+    select * from {{ source('forecast', 'workstream_forecasts_simulated') }}
 
 ),
 

@@ -2,8 +2,8 @@
 -- as_of day, by when all of it will be done at the 50th, 85th and 95th percentile of the Monte
 -- Carlo simulation, and the probability that it is all done by the outcome's target date. Each
 -- trial is done on the day the outcome's last workstream with remaining work is (simulated in
--- int_outcome_forecasts_simulated): a single workstream's pace cannot speak for the outcome. An
--- outcome no workstream serves has no forecast (no_tasks).
+-- source forecast.outcome_forecasts_simulated): a single workstream's pace cannot speak for the
+-- outcome. An outcome no workstream serves has no forecast (no_tasks).
 -- Its logic lives in int_outcome_forecasts_dated, which the other models that need it
 -- read too; this model publishes it under its contract.
 with
