@@ -64,8 +64,10 @@ test-fast: env ## Run the unit tests only
 lint: env ## ruff check, ruff format --check, sqlfluff lint
 	$(BIN)/ruff check pipelines tests
 	$(BIN)/ruff format --check pipelines tests
+	@# the profile every run renders (pipelines.lib.dbt_project.build_environment), so that the
+	@# project's kept parse stays the one runs reuse
 	mkdir -p dbt_project/target/lint
-	OWH_DUCKDB_PATH=$(CURDIR)/dbt_project/target/lint/warehouse.duckdb \
+	HOME=$(CURDIR)/dbt_project/target/lint OWH_DUCKDB_PATH='~/warehouse.duckdb' \
 		$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/data-tests
 
 format: env ## Format Python with ruff
@@ -73,7 +75,7 @@ format: env ## Format Python with ruff
 	$(BIN)/ruff check --fix pipelines tests
 
 docs: env ## Generate dbt docs for the published warehouse (dbt_project/target/)
-	cd dbt_project && OWH_DUCKDB_PATH=$(CURDIR)/warehouse/warehouse.duckdb ../$(BIN)/dbt docs generate --profiles-dir .
+	cd dbt_project && HOME=$(CURDIR)/warehouse OWH_DUCKDB_PATH='~/warehouse.duckdb' ../$(BIN)/dbt docs generate --profiles-dir .
 
 ui: env ## Start the Dagster UI on dagster_home/
 	$(BIN)/owh ui

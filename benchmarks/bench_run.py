@@ -9,7 +9,8 @@ Usage: ``python benchmarks/bench_run.py --tasks 10000 100000 1000000`` (``make b
    its progress lines say which Dagster step runs, so wall time and the peak resident memory of
    the whole process tree (dbt included, sampled from /proc every 50 ms) are booked per stage:
    extract/ingest (``landing__*``, ``ingest_*``), suites (``*_great_expectations_suite``), dbt
-   (``outcome_warehouse_dbt``), report (``leadership_report``), publish
+   (``outcome_warehouse_dbt``, the forecasts' ``delivery_forecasts`` and
+   ``outcome_warehouse_dbt_after_forecasts``), report (``leadership_report``), publish
    (``published_warehouse``); start-up is before the first step, other is between and after
    steps. Steps are reported by the run up to half a second late, and so are the stage switches;
 3. nightly: an incremental Jira pull folder holding 0.5 % of the tasks, moved one status on the
@@ -59,6 +60,9 @@ def stage_of_step(step: str) -> str:
         return "suites"
     return {
         "outcome_warehouse_dbt": "dbt",
+        # the Monte Carlo forecasts run between the two dbt builds, as a model did inside one
+        "delivery_forecasts": "dbt",
+        "outcome_warehouse_dbt_after_forecasts": "dbt",
         "leadership_report": "report",
         "published_warehouse": "publish",
     }.get(step, "other")
