@@ -38,9 +38,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.lib.pseudonymize import mask_emails_sql, normalize_identity, pseudonymize
+from pipelines.lib.pseudonymize import normalize_identity, pseudonymize
 from pipelines.lib.raw_schema import TABLES
 from pipelines.sources import staged_table
+from pipelines.sources.pages import masked_cast
 
 # Pages read in one batch: enough to spread DuckDB's fixed cost per query over many pages, few
 # enough that a batch's rows stay small (a page holds at most a few thousand issues).
@@ -358,14 +359,9 @@ class JiraPageReader:
     def _insert_rows(self, table_name: str, rows: str, order: str) -> None:
         """Insert as ``pages.insert_frame`` does (every column cast, every e-mail masked), in the
         order the Python walk collects them: page by page, issue by issue."""
-        expressions = []
-        for column in TABLES[table_name].columns:
-            value = f"cast({column.name} as {column.type})"
-            if column.type == "VARCHAR":
-                value = mask_emails_sql(value)
-            elif column.type == "VARCHAR[]":
-                value = f"list_transform({value}, label -> {mask_emails_sql('label')})"
-            expressions.append(f"{value} as {column.name}")
+        expressions = [
+            f"{masked_cast(column)} as {column.name}" for column in TABLES[table_name].columns
+        ]
         self.con.execute(
             f"insert into {staged_table(table_name)} by name select {', '.join(expressions)}, "
             "'jira' as _source, source_file as _source_file, _source_row, "

@@ -25,7 +25,7 @@ import pandas as pd
 
 from pipelines.lib.landing import LandingFile
 from pipelines.lib.pseudonymize import mask_emails, mask_emails_sql, pseudonymize
-from pipelines.lib.raw_schema import TABLES, RawTable
+from pipelines.lib.raw_schema import TABLES, Column, RawTable
 from pipelines.sources import STAGED_QUARANTINE, FileRejectedError, TableLoad, staged_table
 
 PAGE_TABLES = ("tasks", "task_status_changes", "task_flags")
@@ -352,19 +352,25 @@ def file_preview(path: Path) -> str:
     return mask_emails(head.decode("utf-8", errors="replace"))
 
 
+def masked_cast(column: Column) -> str:
+    """SQL for a raw column's value cast to its type, every e-mail address in its text masked:
+    how every tracker row reaches a staged table, whether a DataFrame or DuckDB read it."""
+    value = f"cast({column.name} as {column.type})"
+    if column.type == "VARCHAR":
+        return mask_emails_sql(value)
+    if column.type == "VARCHAR[]":
+        return f"list_transform({value}, label -> {mask_emails_sql('label')})"
+    return value
+
+
 def insert_frame(
     con, table: RawTable, frame: pd.DataFrame, loaded_at: dt.datetime, source: str
 ) -> None:
-    expressions = []
-    for column in table.columns:
-        if column.name not in frame.columns:
-            continue
-        value = f"cast({column.name} as {column.type})"
-        if column.type == "VARCHAR":
-            value = mask_emails_sql(value)
-        elif column.type == "VARCHAR[]":
-            value = f"list_transform({value}, label -> {mask_emails_sql('label')})"
-        expressions.append(f"{value} as {column.name}")
+    expressions = [
+        f"{masked_cast(column)} as {column.name}"
+        for column in table.columns
+        if column.name in frame.columns
+    ]
     con.register("owh_page_frame", frame)
     try:
         con.execute(

@@ -28,6 +28,7 @@ from pipelines.forecast.run import ForecastRelations
 from pipelines.forecast.tables import Relation
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, ensure_manifest
 from pipelines.lib.duckdb_connection import connection
+from tests.duckdb_tables import table
 
 MANIFEST = json.loads(ensure_manifest().read_text())
 PLAN = forecast_plan(MANIFEST)
@@ -120,14 +121,6 @@ def materialize_forecasts(warehouse_dir: Path) -> dg.ExecuteInProcessResult:
         return defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=instance, run_id=RUN_ID, tags={AS_OF_TAG: AS_OF.isoformat()}
         )
-
-
-def table(build_file: Path, relation: Relation) -> tuple[list[tuple], list[tuple]]:
-    """A table's (column, type) pairs and its rows in order."""
-    with connection(build_file, read_only=True) as con:
-        name = f"{relation.schema}.{relation.name}"
-        types = [(row[0], row[1]) for row in con.execute(f"describe {name}").fetchall()]
-        return types, con.execute(f"select * from {name} order by all").fetchall()
 
 
 def test_the_asset_writes_both_forecast_tables_with_the_models_types_and_rows(tmp_path):

@@ -8,7 +8,6 @@ nothing else from an engine.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from pipelines.forecast.delivery import SimulationSettings
 from pipelines.forecast.run import ForecastRelations, run_forecasts
 from pipelines.forecast.tables import DuckDBTableStore, Relation
-from pipelines.lib.duckdb_connection import connection
+from tests.duckdb_tables import table
 
 SETTINGS = SimulationSettings(seed=7, trials=500, horizon_days=365)
 RELATIONS = ForecastRelations(
@@ -25,14 +24,6 @@ RELATIONS = ForecastRelations(
     workstream_forecasts=Relation("forecast", "workstreams"),
     outcome_forecasts=Relation("forecast", "outcomes"),
 )
-
-
-def table(database: Path, relation: Relation) -> tuple[list[tuple], list[tuple]]:
-    """A table's (column, type) pairs and its rows in order."""
-    with connection(database, read_only=True) as con:
-        name = f"{relation.schema}.{relation.name}"
-        types = [(row[0], row[1]) for row in con.execute(f"describe {name}").fetchall()]
-        return types, con.execute(f"select * from {name} order by all").fetchall()
 
 
 def test_the_store_writes_the_frames_types_and_replaces_the_table(tmp_path):

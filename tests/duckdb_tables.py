@@ -1,0 +1,16 @@
+"""Reading back what a test wrote into a DuckDB file, independently of the code under test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.forecast.tables import Relation
+from pipelines.lib.duckdb_connection import connection
+
+
+def table(database: Path, relation: Relation) -> tuple[list[tuple], list[tuple]]:
+    """A table's (column, type) pairs and its rows in order."""
+    with connection(database, read_only=True) as con:
+        name = f"{relation.schema}.{relation.name}"
+        types = [(row[0], row[1]) for row in con.execute(f"describe {name}").fetchall()]
+        return types, con.execute(f"select * from {name} order by all").fetchall()
