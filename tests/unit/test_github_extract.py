@@ -15,6 +15,8 @@ from pathlib import Path
 
 import dlt.common.logger
 import pytest
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from pipelines.extract.github import (
     GITHUB_TOKEN_ENV,
@@ -386,6 +388,9 @@ def test_the_token_reaches_no_file_and_no_log_line(fake, tmp_path, monkeypatch):
     dlt_logger = logging.getLogger("test_github_extract.dlt")
     dlt_logger.setLevel(logging.DEBUG)
     dlt_logger.addHandler(Collect())
+    # dlt creates its logger when its runtime first starts in a process, replacing any set
+    # before: start it now, whichever test ran first in this worker, then set ours
+    Container()[PluggableRunContext]
     monkeypatch.setattr(dlt.common.logger, "LOGGER", dlt_logger)  # dlt logs request headers
     root = logging.getLogger()
     handler = Collect()

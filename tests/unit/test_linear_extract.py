@@ -16,6 +16,8 @@ from pathlib import Path
 
 import dlt.common.logger
 import pytest
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from pipelines.extract.http import ExtractError, RetryPolicy
 from pipelines.extract.linear import (
@@ -464,6 +466,9 @@ def test_the_key_reaches_no_file_no_log_line_and_no_message(fake, tmp_path, monk
     dlt_logger = logging.getLogger("test_linear_extract.dlt")
     dlt_logger.setLevel(logging.DEBUG)
     dlt_logger.addHandler(Collect())
+    # dlt creates its logger when its runtime first starts in a process, replacing any set
+    # before: start it now, whichever test ran first in this worker, then set ours
+    Container()[PluggableRunContext]
     monkeypatch.setattr(dlt.common.logger, "LOGGER", dlt_logger)  # dlt logs request headers
     root = logging.getLogger()
     handler = Collect()
