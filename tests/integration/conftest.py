@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.demo.generator import generate_demo
 from pipelines.lib.dbt_project import (
@@ -18,11 +19,12 @@ from pipelines.lib.dbt_project import (
     reuse_parse,
 )
 from pipelines.lib.layout import WarehouseLayout
-from pipelines.runner import RunSummary, run_nightly
+from pipelines.runner import DEFAULT_DAGSTER_HOME, RunSummary, run_nightly
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"
 DEMO_END = dt.date(2026, 10, 31)
 DEMO_TASKS = 600
+PROJECT_INSTANCE_CONFIG = DEFAULT_DAGSTER_HOME / "dagster.yaml"
 
 
 def published(warehouse: Path) -> Path:
@@ -31,8 +33,12 @@ def published(warehouse: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dagster_home(tmp_path_factory, monkeypatch_session) -> Path:
+    """A Dagster home of the test session's own, with the project's storage (its SQLite event log
+    settings, pipelines/lib/dagster_storage.py) and no telemetry."""
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    storage = yaml.safe_load(PROJECT_INSTANCE_CONFIG.read_text())["storage"]
+    config = {"storage": storage, "telemetry": {"enabled": False}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     monkeypatch_session.setenv("DAGSTER_HOME", str(home))
     return home
 
