@@ -64,7 +64,14 @@ MARTS_DDL = {
             week_start date, team varchar, throughput integer, arrivals integer,
             net_flow integer, lead_time_p50_days double, lead_time_p85_days double,
             lead_time_p95_days double, cycle_time_p50_days double, cycle_time_p85_days double,
-            cycle_time_p95_days double, avg_daily_wip double, flow_efficiency double
+            cycle_time_p95_days double, cycle_time_p50_days_trailing_12w double,
+            cycle_time_p85_days_trailing_12w double, cycle_time_p95_days_trailing_12w double,
+            avg_daily_wip double, flow_efficiency double
+        )""",
+    "fct_daily_flow_by_column": """
+        create table marts.fct_daily_flow_by_column (
+            flow_date date, team varchar, workflow_column varchar,
+            workflow_column_order integer, task_count bigint, is_wip_column boolean
         )""",
     "dim_outcomes": """
         create table marts.dim_outcomes (
@@ -324,6 +331,45 @@ WEEKLY_FLOW = [
     ("2026-10-12", "Gamma", 2, 1.5, 2.0),
 ]
 
+# The week of 26 October holds October's last day: its trailing-12-week cycle-time percentiles
+# are the scatterplot's lines, here the continuous percentiles of the cycle times of CYCLE_TIMES
+# completed from 10 August (Alpha: 12 and 30.5 days, so p50 = 12 + 0.5 x 18.5 = 21.25; Gamma: 2
+# and 20.25). Beta has no cycle time in the window: no lines.
+# (week_start, team, throughput, p50, p85, p95 of the trailing 12 weeks, flow_efficiency)
+TRAILING_WEEK = [
+    ("2026-10-26", "Alpha", 0, 21.25, 27.725, 29.575, None),
+    ("2026-10-26", "Beta", 0, None, None, None, None),
+    ("2026-10-26", "Gamma", 0, 11.125, 17.5125, 19.3375, None),
+]
+# flow efficiency of the weeks of WEEKLY_FLOW (the others stay null)
+FLOW_EFFICIENCY = [("2026-09-28", "Alpha", 0.4), ("2026-10-12", "Gamma", 0.75)]
+
+# (task_key, title, cycle_time_days) of the completed TASKS; B-1 has no cycle time (an inferred
+# transition) and is left out of the scatterplot
+CYCLE_TIMES = [
+    ("jira:A-1", "Match invoices <b>automatically</b>", 30.5),
+    ("jira:A-2", None, 12.0),
+    ("jira:B-1", "Old import", None),
+    ("jira:G-1", "Help centre search", 20.25),
+    ("jira:G-3", "", 2.0),
+]
+
+# (flow_date, team, workflow_column, workflow_column_order, task_count, is_wip_column)
+BOARD_FLOW = [
+    ("2026-10-30", "Alpha", "To Do", 2, 3, False),
+    ("2026-10-30", "Alpha", "In Progress", 3, 2, True),
+    ("2026-10-30", "Alpha", "Done", 7, 5, False),
+    ("2026-10-31", "Alpha", "To Do", 2, 2, False),
+    ("2026-10-31", "Alpha", "In Progress", 3, 2, True),
+    ("2026-10-31", "Alpha", "Done", 7, 6, False),
+    # Gamma's board has a Review column; its first day in the mart is the 31st
+    ("2026-10-31", "Gamma", "In Progress", 3, 1, True),
+    ("2026-10-31", "Gamma", "Review", 5, 1, True),
+    ("2026-10-31", "Gamma", "Done", 7, 2, False),
+    # before the 26 weeks of days that end on 31 October
+    ("2026-05-02", "Alpha", "To Do", 2, 9, False),
+]
+
 # (task_id, team, current_status, outcome_id, age_days, aging_band, blocked_days)
 AGING = [
     ("A-3", "Alpha", "In Progress", "O-INV", 14.0, "above_p95", 3.5),
@@ -429,6 +475,28 @@ def seed_marts(path: Path) -> Path:
             values (?::date, ?, ?, ?, ?)
             """,
             WEEKLY_FLOW,
+        )
+        con.executemany(
+            """
+            insert into marts.mart_flow_weekly (week_start, team, throughput,
+                cycle_time_p50_days_trailing_12w, cycle_time_p85_days_trailing_12w,
+                cycle_time_p95_days_trailing_12w, flow_efficiency)
+            values (?::date, ?, ?, ?, ?, ?, ?)
+            """,
+            TRAILING_WEEK,
+        )
+        con.executemany(
+            "update marts.mart_flow_weekly set flow_efficiency = ? "
+            "where week_start = ?::date and team = ?",
+            [(value, week, team) for week, team, value in FLOW_EFFICIENCY],
+        )
+        con.executemany(
+            "update marts.fct_tasks set title = ?, cycle_time_days = ? where task_key = ?",
+            [(title, days, key) for key, title, days in CYCLE_TIMES],
+        )
+        con.executemany(
+            "insert into marts.fct_daily_flow_by_column values (?::date, ?, ?, ?, ?, ?)",
+            BOARD_FLOW,
         )
         con.executemany(
             """
@@ -646,27 +714,32 @@ def test_summary_shows_the_inserted_figures(october):
 
 def test_every_section_has_its_title_in_page_and_contents(october):
     _, page = october
+    # (anchor, title, charts the section declares)
     titles = [
-        ("summary", "Summary"),
-        ("review", "Monthly review: what moved, what blocked it, what changes next"),
-        ("scorecard", "Outcome scorecard"),
-        ("execution-vs-delivery", "Execution vs delivery"),
-        ("outcomes", "Outcomes: actual vs expected vs target"),
-        ("forecasts", "Delivery forecasts"),
-        ("unlinked", "Work that reaches no outcome"),
-        ("throughput", "Throughput per team"),
-        ("cycle-time", "Cycle time per team"),
-        ("wip", "Work in progress per team"),
-        ("aging", "Aging work in progress"),
-        ("quality", "Quality per team"),
+        ("summary", "Summary", 0),
+        ("review", "Monthly review: what moved, what blocked it, what changes next", 0),
+        ("scorecard", "Outcome scorecard", 0),
+        ("execution-vs-delivery", "Execution vs delivery", 1),
+        ("outcomes", "Outcomes: actual vs expected vs target", 2),
+        ("forecasts", "Delivery forecasts", 1),
+        ("unlinked", "Work that reaches no outcome", 1),
+        ("throughput", "Throughput per team", 1),
+        ("cycle-time", "Cycle time per team", 1),
+        ("cycle-time-scatter", "Cycle time of each completed task", 1),
+        ("wip", "Work in progress per team", 1),
+        ("cumulative-flow", "Cumulative flow per team", 1),
+        ("flow-efficiency", "Flow efficiency per team", 1),
+        ("aging", "Aging work in progress", 1),
+        ("quality", "Quality per team", 1),
     ]
-    for number, (anchor, title) in enumerate(titles, start=1):
+    for number, (anchor, title, charts) in enumerate(titles, start=1):
         assert f'<li><a href="#{anchor}">{title}</a></li>' in page
         assert (
-            f'<section class="report-section" id="{anchor}">\n'
+            f'<section class="report-section" id="{anchor}" data-charts="{charts}">\n'
             f'    <h2><span class="number">{number}.</span>{title}</h2>'
         ) in page
     assert page.count("<strong>How to read this:</strong>") == len(titles)
+    assert '<main class="page" data-charts="13">' in page
 
 
 def test_every_chart_has_a_fixed_id(october):
@@ -679,7 +752,10 @@ def test_every_chart_has_a_fixed_id(october):
         "chart-unlinked",
         "chart-throughput",
         "chart-cycle-time",
+        "chart-cycle-time-scatter",
         "chart-wip",
+        "chart-cumulative-flow",
+        "chart-flow-efficiency",
         "chart-aging",
         "chart-quality",
     ]
@@ -739,7 +815,7 @@ def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
     parser.feed(page)
     assert parser.found == []
     # plotly.js, one per chart, and the redraw of the charts for printing
-    assert parser.tags.count("script") == 1 + 10 + 1
+    assert parser.tags.count("script") == 1 + 13 + 1
 
 
 def test_plotly_bundle_only_escapes_the_h_of_attribute_urls():
@@ -818,7 +894,7 @@ def test_empty_marts_still_build_and_say_what_is_missing(tmp_path):
     # in "What is missing" and in the review, scorecard, execution, outcomes, forecast sections
     assert page.count(NO_OUTCOMES) == 6
     # "What is missing", the five flow sections and unlinked work
-    assert page.count(NO_TASKS) == 7
+    assert page.count(NO_TASKS) == 10
     assert figure(page, "completed_in_month") == "0"
     assert figure(page, "wip") == "—"
     assert 'class="plotly-graph-div"' not in page
@@ -850,7 +926,8 @@ def test_a_warehouse_without_marts_is_an_error_that_names_them(tmp_path):
     with pytest.raises(MissingMartError) as raised:
         build_report(warehouse, tmp_path / "reports", as_of=AS_OF)
     assert str(raised.value) == (
-        "the warehouse has no marts.fct_tasks, marts.mart_org_monthly, marts.mart_flow_weekly, "
+        "the warehouse has no marts.fct_tasks, marts.fct_daily_flow_by_column, "
+        "marts.mart_org_monthly, marts.mart_flow_weekly, "
         "marts.mart_wip_daily, marts.mart_aging_wip, marts.mart_aging_wip_by_team, "
         "marts.mart_quality_monthly, marts.dim_outcomes, marts.mart_outcome_progress, "
         "marts.mart_outcome_review, marts.mart_outcome_recommendations, "
@@ -942,7 +1019,10 @@ SECTION_SOURCES = {
     },
     "throughput": {"marts.mart_flow_weekly"},
     "cycle-time": {"marts.mart_flow_weekly"},
+    "cycle-time-scatter": {"marts.mart_flow_weekly", "marts.fct_tasks"},
     "wip": {"marts.mart_wip_daily"},
+    "cumulative-flow": {"marts.fct_daily_flow_by_column"},
+    "flow-efficiency": {"marts.mart_flow_weekly"},
     "aging": {"marts.mart_aging_wip_by_team", "marts.mart_aging_wip"},
     "quality": {"marts.mart_quality_monthly"},
 }
@@ -950,7 +1030,7 @@ SECTION_SOURCES = {
 
 def test_every_section_names_the_marts_it_reads(october):
     _, page = october
-    anchors = re.findall(r'<section class="report-section" id="([^"]+)">', page)
+    anchors = re.findall(r'<section class="report-section" id="([^"]+)"', page)
     assert anchors == list(SECTION_SOURCES)
     for anchor, expected in SECTION_SOURCES.items():
         html = section(page, anchor)
@@ -1058,9 +1138,12 @@ def test_weekly_flow_keeps_the_26_weeks_that_end_with_the_period(warehouse):
     # 26 weeks up to the week of 26 October: from 4 May
     assert list(zip(october["week_start"], october["team"], strict=True)) == [
         ("2026-09-28", "Alpha"),
+        ("2026-10-26", "Alpha"),
         ("2026-09-28", "Beta"),
         ("2026-10-05", "Beta"),
+        ("2026-10-26", "Beta"),
         ("2026-10-12", "Gamma"),
+        ("2026-10-26", "Gamma"),
     ]
     assert list(zip(partial["week_start"], partial["team"], strict=True)) == [
         ("2026-04-20", "Alpha"),
@@ -1163,7 +1246,7 @@ def test_quality_section_draws_one_line_per_team_and_measure(october):
 
 def section(page: str, anchor: str) -> str:
     """The HTML of one section, from its opening tag to the next section's."""
-    start = page.index(f'<section class="report-section" id="{anchor}">')
+    start = page.index(f'<section class="report-section" id="{anchor}" ')
     end = page.find('<section class="report-section"', start + 1)
     return page[start : end if end >= 0 else len(page)]
 
