@@ -34,6 +34,7 @@ REPORT_MARTS = (
     "mart_outcome_scorecard",
     "mart_execution_vs_delivery",
     "mart_delivery_forecast",
+    "mart_delivery_forecast_how_many",
     "mart_outcome_forecast",
     "mart_unlinked_work",
     "mart_zombie_work",
@@ -887,4 +888,42 @@ def weekly_flow_efficiency(marts: MartReader, period: ReportPeriod) -> pd.DataFr
         WEEKLY_EFFICIENCY_COLUMNS,
         (period.trend_first_week, period.data_end),
         reads=("mart_flow_weekly",),
+    )
+
+
+# The shares of trials the report prints for "how many by a date": the count reached in 85 of 100
+# trials, and in half of them (columns completed_p85_tasks and completed_p50_tasks of the mart).
+HOW_MANY_PERCENTS = (85, 50)
+HOW_MANY_COLUMNS = (
+    "workstream_id",
+    "workstream_name",
+    "as_of_date",
+    "forecast_on",
+    "days_ahead",
+    "is_target_date",
+    "remaining_tasks",
+    *(f"completed_p{percent}_tasks" for percent in HOW_MANY_PERCENTS),
+    "probability_all_done",
+)
+
+
+def how_many_forecasts(marts: MartReader) -> pd.DataFrame:
+    """How many of each workstream's remaining tasks are done by each forecast date."""
+    return marts.frame(
+        f"""
+        select
+            workstream_id,
+            workstream_name,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            strftime(forecast_on, '%Y-%m-%d') as forecast_on,
+            days_ahead,
+            is_target_date,
+            remaining_tasks,
+            {", ".join(f"completed_p{percent}_tasks" for percent in HOW_MANY_PERCENTS)},
+            probability_all_done
+        from marts.mart_delivery_forecast_how_many
+        order by workstream_id, forecast_on
+        """,
+        HOW_MANY_COLUMNS,
+        reads=("mart_delivery_forecast_how_many",),
     )

@@ -132,6 +132,15 @@ MARTS_DDL = {
             forecast_note varchar, target_on date, probability_done_by_target double,
             simulation_trials bigint
         )""",
+    "mart_delivery_forecast_how_many": """
+        create table marts.mart_delivery_forecast_how_many (
+            workstream_id varchar, workstream_name varchar, outcome_id varchar,
+            as_of_date date, forecast_on date, days_ahead bigint, is_target_date boolean,
+            remaining_tasks bigint, window_days bigint, window_completed_tasks bigint,
+            completed_p50_tasks bigint, completed_p85_tasks bigint, completed_p95_tasks bigint,
+            probability_all_done double, simulation_trials bigint, simulation_seed bigint,
+            horizon_days bigint
+        )""",
     "mart_outcome_forecast": """
         create table marts.mart_outcome_forecast (
             outcome_id varchar, statement varchar, as_of_date date, remaining_tasks bigint,
@@ -245,6 +254,18 @@ WORKSTREAM_FORECASTS = [
         0.97,
     ),
     ("WS-2", "Help centre", "O-ADO", 3, 0, None, None, None, "no_throughput", "2026-12-01", None),
+]
+
+# How many of the remaining tasks by 30 and 60 days after 15 October and by the target date:
+# (workstream_id, forecast_on, days_ahead, is_target_date, remaining, p50, p85, p95, all done).
+# WS-1's target, 1 January, is day 78; all done by then is its probability by target, 0.97.
+HOW_MANY = [
+    ("WS-1", "2026-11-14", 30, False, 4, 2, 1, 0, 0.05),
+    ("WS-1", "2026-12-14", 60, False, 4, 4, 3, 2, 0.62),
+    ("WS-1", "2027-01-01", 78, True, 4, 4, 4, 3, 0.97),
+    ("WS-2", "2026-11-14", 30, False, 3, 0, 0, 0, 0.0),
+    ("WS-2", "2026-12-01", 47, True, 3, 0, 0, 0, 0.0),
+    ("WS-2", "2026-12-14", 60, False, 3, 0, 0, 0, 0.0),
 ]
 
 # (month, team, throughput, unlinked, share, active, unlinked active, share, unlinked wip)
@@ -580,6 +601,17 @@ def seed_marts(path: Path) -> Path:
                 date '2026-10-15', ?, ?)
             """,
             [(*row, FORECAST_WINDOW_DAYS, SIMULATION_TRIALS) for row in WORKSTREAM_FORECASTS],
+        )
+        con.executemany(
+            """
+            insert into marts.mart_delivery_forecast_how_many (workstream_id, forecast_on,
+                days_ahead, is_target_date, remaining_tasks, completed_p50_tasks,
+                completed_p85_tasks, completed_p95_tasks, probability_all_done, as_of_date,
+                workstream_name)
+            select ?, ?::date, ?, ?, ?, ?, ?, ?, ?, date '2026-10-15', workstream_name
+            from marts.mart_delivery_forecast where workstream_id = ?
+            """,
+            [(*row, row[0]) for row in HOW_MANY],
         )
         con.execute(
             """
@@ -932,7 +964,8 @@ def test_a_warehouse_without_marts_is_an_error_that_names_them(tmp_path):
         "marts.mart_quality_monthly, marts.dim_outcomes, marts.mart_outcome_progress, "
         "marts.mart_outcome_review, marts.mart_outcome_recommendations, "
         "marts.mart_outcome_scorecard, marts.mart_execution_vs_delivery, "
-        "marts.mart_delivery_forecast, marts.mart_outcome_forecast, marts.mart_unlinked_work, "
+        "marts.mart_delivery_forecast, marts.mart_delivery_forecast_how_many, "
+        "marts.mart_outcome_forecast, marts.mart_unlinked_work, "
         "marts.mart_zombie_work, marts.dim_delivery_thresholds: build it with a complete "
         "pipeline run (owh run or owh demo) "
         "before building the report"
@@ -1009,6 +1042,7 @@ SECTION_SOURCES = {
     "outcomes": {"marts.dim_outcomes", "marts.mart_outcome_progress"},
     "forecasts": {
         "marts.mart_delivery_forecast",
+        "marts.mart_delivery_forecast_how_many",
         "marts.dim_outcomes",
         "marts.mart_outcome_forecast",
     },

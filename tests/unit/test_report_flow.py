@@ -28,7 +28,7 @@ from pipelines.report.queries import (
 )
 from pipelines.report.sections.flow import board_column_counts, task_label
 
-from .test_report import AS_OF, TRAILING_WEEK, section, seed_marts
+from .test_report import AS_OF, TRAILING_WEEK, body_rows, section, seed_marts
 
 
 @pytest.fixture(scope="module")
@@ -205,4 +205,38 @@ def test_cycle_time_scatter_chart_skips_a_missing_percentile():
     assert [(trace.name, trace.mode) for trace in figure.data] == [
         ("Ops", "markers"),
         ("p50", "lines"),
+    ]
+
+
+def test_how_many_by_a_date_stands_beside_when(page):
+    html = section(page, "forecasts")
+    how_many = html[html.index("<h3>How many by a date</h3>") :]
+    assert "at least the bold number in 85 of 100 trials" in how_many
+    assert "the number in brackets in 50 of 100" in how_many
+    assert "Counted from the end of 2026-10-15." in how_many
+    header = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", how_many[: how_many.index("</thead>")])
+    assert header == [
+        "Workstream",
+        "Remaining",
+        "By 2026-11-14 (30 days)",
+        "By 2026-12-14 (60 days)",
+        "By the target date",
+    ]
+    rows = [[re.sub(r"<[^>]+>", " ", cell).split() for cell in row] for row in body_rows(how_many)]
+    assert rows == [
+        [
+            ["WS-1", "Invoice", "matching"],
+            ["4"],
+            ["1", "(2)", "5%", "all", "done"],
+            ["3", "(4)", "62%", "all", "done"],
+            # on the target date, all done is the probability of the "when" table: 97%
+            ["4", "(4)", "97%", "all", "done", "by", "2027-01-01"],
+        ],
+        [
+            ["WS-2", "Help", "centre"],
+            ["3"],
+            ["0", "(0)", "0%", "all", "done"],
+            ["0", "(0)", "0%", "all", "done"],
+            ["0", "(0)", "0%", "all", "done", "by", "2026-12-01"],
+        ],
     ]
