@@ -9,7 +9,9 @@ tests skip, saying why.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ CHROMIUM_ARGS = (
     "--no-first-run",
 )
 VIEWPORT = {"width": 1280, "height": 900}
+SCATTER = "chart-cycle-time-scatter"
 
 # Per chart: its id, whether plotly drew its SVG, and how many data marks (points, bars, lines,
 # areas) with a drawn path it holds. Every mark plotly draws for data sits in a trace group of a
@@ -77,6 +80,9 @@ class OpenedReport:
     declared_charts: int = 0
     tables: list[dict] = field(default_factory=list)
     contents_links: list[dict] = field(default_factory=list)
+    # the hover label of the scatterplot's first point, and the task label the page gave it
+    scatter_hover: str = ""
+    scatter_label: str = ""
     screenshots: list[Path] = field(default_factory=list)
 
 
@@ -131,6 +137,7 @@ def open_report(report: Path, screenshots: Path) -> OpenedReport:
             opened.declared_charts = int(page.locator("main").get_attribute("data-charts"))
             opened.tables = page.evaluate(TABLES)
             opened.contents_links = page.evaluate(CONTENTS_LINKS)
+            _hover_first_scatter_point(page, opened)
             for number, section in enumerate(opened.sections, start=1):
                 path = screenshots / f"{number:02d}-{section['id']}.png"
                 page.locator(f"section#{section['id']}").screenshot(path=str(path))
@@ -138,6 +145,19 @@ def open_report(report: Path, screenshots: Path) -> OpenedReport:
         finally:
             browser.close()
     return opened
+
+
+def _hover_first_scatter_point(page, opened: OpenedReport) -> None:
+    """Move the mouse onto the first task of the cycle-time scatterplot, as a reader would."""
+    point = page.locator(f"#{SCATTER} .scatterlayer .trace .points path.point").first
+    point.scroll_into_view_if_needed()
+    point.hover(force=True)  # plotly's drag layer lies over the points and takes the mouse
+    label = page.locator(f"#{SCATTER} .hoverlayer .hovertext").first
+    label.wait_for()
+    opened.scatter_hover = label.text_content() or ""
+    opened.scatter_label = page.evaluate(
+        f"() => document.getElementById('{SCATTER}').data[0].customdata[0]"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +214,14 @@ def test_every_contents_link_leads_to_its_section(opened_report):
         f"#{section['id']}" for section in opened_report.sections
     ]
     assert all(link["target"] for link in links)
+
+
+def test_hovering_a_scatterplot_point_names_its_task(opened_report):
+    # the label is the task's key and title (escaped in the page's data, shown as text)
+    label = html.unescape(opened_report.scatter_label)
+    assert re.fullmatch(r"[a-z_]+:\S+( · .+)?", label), label
+    assert opened_report.scatter_hover.startswith(label)
+    assert " days, done " in opened_report.scatter_hover
 
 
 def test_a_screenshot_per_section(opened_report):
