@@ -12,7 +12,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env env-spark
+.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env env-spark chromium
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,10 +50,28 @@ env-spark: | $(UV) ## Add the optional Spark extra (dbt-spark, pyspark) from uv.
 	$(UV) sync --frozen --compile-bytecode --extra spark
 	@touch $(SPARK_MARKER) $(BIN)/.synced
 
+# The browser test of the report (tests/integration/test_report_browser.py) drives the system's
+# Chromium through Playwright, which never downloads a browser of its own. `make test` installs
+# Debian's chromium when it is missing; where that cannot work (not root, no apt-get, no network)
+# it says so and the browser test skips, naming the reason.
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+chromium: ## Install the system's Chromium for the report's browser test (apt-get, when missing)
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "Chromium found at $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Chromium missing: installing Debian's chromium"; \
+		(apt-get update && apt-get install -y --no-install-recommends chromium) \
+			|| echo "Chromium could not be installed: the report's browser test will skip"; \
+	else \
+		echo "Chromium missing and apt-get cannot run here (needs root): the report's browser test will skip"; \
+	fi
+
 run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, report, publish
 	$(BIN)/owh demo
 
-test: env ## Run every test (pytest on two workers: unit, dbt unit tests, integration)
+test: env chromium ## Run every test (pytest on two workers: unit, dbt unit tests, integration, the report in Chromium)
 	@# parse the dbt project once, before two test workers would both find no manifest
 	$(BIN)/python -c "from pipelines.lib.dbt_project import ensure_manifest; ensure_manifest()"
 	$(BIN)/pytest -n 2 --dist loadgroup --durations=15

@@ -25,9 +25,11 @@ import pandas as pd
 from pipelines.forecast.monte_carlo import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_TRIALS,
+    completed_in_at_least,
     completion_day_percentiles,
     completion_days_of_all,
     probability_done_within,
+    simulate_completed_by_days,
     simulate_completion_days,
 )
 
@@ -70,13 +72,36 @@ OUTCOME_FORECAST_COLUMNS = {
 }
 
 
+HOW_MANY_FORECAST_COLUMNS = {
+    "workstream_id": "string",
+    "outcome_id": "string",
+    "days_ahead": "Int64",
+    "is_target_day": "boolean",
+    "remaining_tasks": "Int64",
+    "window_days": "Int64",
+    "window_completed_tasks": "Int64",
+    "completed_p50_tasks": "Int64",
+    "completed_p85_tasks": "Int64",
+    "completed_p95_tasks": "Int64",
+    "probability_all_done": "Float64",
+    "simulation_trials": "Int64",
+    "simulation_seed": "Int64",
+    "horizon_days": "Int64",
+}
+
+
 @dataclass(frozen=True)
 class SimulationSettings:
-    """What makes a forecast reproducible: the same settings and inputs give the same rows."""
+    """What makes a forecast reproducible: the same settings and inputs give the same rows.
+
+    ``how_many_days``: the days after as_of at which "how many tasks by then" is forecast (the
+    outcome's target day is added per workstream).
+    """
 
     seed: int
     trials: int = DEFAULT_TRIALS
     horizon_days: int = DEFAULT_HORIZON_DAYS
+    how_many_days: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,3 +318,67 @@ def forecast_outcomes(
         }
         rows.append(_row(keys, forecast, settings))
     return _frame(rows, OUTCOME_FORECAST_COLUMNS)
+
+
+def forecast_how_many(
+    workstream_tasks: pd.DataFrame,
+    daily_completions: pd.DataFrame,
+    settings: SimulationSettings,
+) -> pd.DataFrame:
+    """One row per workstream with remaining tasks and per forecast day: how many of its
+    remaining tasks are done by then, "how many by a date" beside the "when" of
+    ``forecast_workstreams``.
+
+    The days are ``settings.how_many_days`` and the day of the outcome's target date when it
+    lies after the as_of day and within the horizon (``is_target_day``). Each trial's
+    completions are those of the same trial in ``forecast_workstreams`` (same seed, trials and
+    history), counted up to the day and capped at the remaining tasks: more cannot be done of
+    this work. ``completed_pXX_tasks`` is the most tasks done in at least XX% of the trials, and
+    ``probability_all_done`` the share of trials done with all of it, which on the target day is
+    ``probability_done_by_target``. A workstream that completed nothing in the window completes
+    nothing in any trial.
+    """
+    histories = throughput_histories(daily_completions)
+    window_days = _window_days(histories)
+    empty_history = np.zeros(window_days, dtype=np.int64)
+    rows = []
+    for row in workstream_tasks.sort_values("workstream_id").itertuples(index=False):
+        remaining = int(row.remaining_tasks)
+        if int(row.linked_tasks) == 0 or remaining == 0:
+            continue
+        workstream_id = str(row.workstream_id)
+        history = histories.get(workstream_id, empty_history)
+        target_day = _optional_int(row.days_to_target)
+        days = sorted(
+            set(settings.how_many_days)
+            | (
+                {target_day}
+                if target_day is not None and 0 < target_day <= settings.horizon_days
+                else set()
+            )
+        )
+        completed = np.minimum(
+            simulate_completed_by_days(history, days, trials=settings.trials, seed=settings.seed),
+            remaining,
+        )
+        for day, counts in zip(days, completed, strict=True):
+            p50, p85, p95 = completed_in_at_least(counts)
+            rows.append(
+                {
+                    "workstream_id": workstream_id,
+                    "outcome_id": None if pd.isna(row.outcome_id) else str(row.outcome_id),
+                    "days_ahead": day,
+                    "is_target_day": day == target_day,
+                    "remaining_tasks": remaining,
+                    "window_days": window_days,
+                    "window_completed_tasks": int(history.sum()),
+                    "completed_p50_tasks": p50,
+                    "completed_p85_tasks": p85,
+                    "completed_p95_tasks": p95,
+                    "probability_all_done": np.count_nonzero(counts >= remaining) / counts.size,
+                    "simulation_trials": settings.trials,
+                    "simulation_seed": settings.seed,
+                    "horizon_days": settings.horizon_days,
+                }
+            )
+    return _frame(rows, HOW_MANY_FORECAST_COLUMNS)

@@ -111,15 +111,16 @@ def _style(figure: go.Figure, *, height: int, y_title: str | None = None) -> go.
     return figure
 
 
-def _team_grid(teams: Sequence[str], y_title: str) -> go.Figure:
-    """Small multiples, one panel per team, on one y scale so teams compare at a glance."""
+def _team_grid(teams: Sequence[str], y_title: str, *, shared_y: bool = True) -> go.Figure:
+    """Small multiples, one panel per team, on one y scale so teams compare at a glance (or each
+    on its own scale, where a team's shape matters more than its size)."""
     rows = max(1, math.ceil(len(teams) / GRID_COLUMNS))
     columns = min(GRID_COLUMNS, max(1, len(teams)))
     figure = make_subplots(
         rows=rows,
         cols=columns,
         subplot_titles=[chart_text(team) for team in teams],
-        shared_yaxes="all",
+        shared_yaxes="all" if shared_y else False,
         horizontal_spacing=0.06,
         vertical_spacing=0.32 / rows,
     )
@@ -605,4 +606,198 @@ def unlinked_share_chart(
     figure.update_yaxes(tickformat=".0%", range=[0, min(1.0, max(0.5, highest * 1.15))])
     figure.update_xaxes(tickformat="%b %y", dtick="M1")
     figure.update_layout(hovermode="x unified")
+    return figure
+
+
+# Board columns from the first (top of the stack) to the last (done, at the bottom): light for
+# work not yet started, saturated for work in progress, green for done.
+CFD_PALETTE = (
+    "#cbd5e1",
+    "#93c5fd",
+    "#60a5fa",
+    "#3b82f6",
+    "#1d4ed8",
+    "#7c3aed",
+    "#c026d3",
+    "#db2777",
+)
+# the columns after the last WIP column (Done, Cancelled): green, then greys
+CFD_FINISHED_PALETTE = ("#15803d", "#9ca3af", "#6b7280")
+
+
+def board_column_colours(columns: Sequence[str], wip_columns: Iterable[str]) -> dict[str, str]:
+    """A colour per board column, in board order: the columns after the last WIP column (done,
+    cancelled) take green then greys, the others the palette in order."""
+    wip = set(wip_columns)
+    last_wip = max((index for index, column in enumerate(columns) if column in wip), default=-1)
+    colours = {}
+    for index, column in enumerate(columns):
+        if last_wip >= 0 and index > last_wip:
+            finished = index - last_wip - 1
+            colours[column] = CFD_FINISHED_PALETTE[min(finished, len(CFD_FINISHED_PALETTE) - 1)]
+        else:
+            colours[column] = CFD_PALETTE[index % len(CFD_PALETTE)]
+    return colours
+
+
+def cumulative_flow_chart(
+    days: list[str],
+    counts_by_team: Mapping[str, Mapping[str, list[int]]],
+    column_colours: Mapping[str, str],
+) -> go.Figure:
+    """A cumulative flow diagram per team: tasks in each board column at each day's end, stacked
+    with the first column on top and the last (done) at the bottom, each team on its own scale.
+
+    ``counts_by_team`` maps a team to its columns in board order, each with one count per day of
+    ``days``; ``column_colours`` lists every column of any team in board order.
+    """
+    teams = list(counts_by_team)
+    figure = _team_grid(teams, "tasks", shared_y=False)
+    for index, team in enumerate(teams):
+        row, column = _grid_position(index)
+        columns = counts_by_team[team]
+        # stacked areas pile up in trace order: the last board column is drawn first, at the bottom
+        for board_column in reversed(list(columns)):
+            colour = column_colours[board_column]
+            figure.add_trace(
+                go.Scatter(
+                    x=days,
+                    y=columns[board_column],
+                    name=chart_text(board_column),
+                    mode="lines",
+                    stackgroup=f"team-{index}",
+                    line={"color": colour, "width": 0.5},
+                    fillcolor=_translucent(colour, 0.85),
+                    hovertemplate="%{y}<extra>" + chart_text(board_column) + "</extra>",
+                    legendgroup=board_column,
+                    legendrank=list(column_colours).index(board_column),
+                    showlegend=False,
+                ),
+                row=row,
+                col=column,
+            )
+    # one legend entry per board column, in board order, whichever teams have it
+    shown = {board_column for columns in counts_by_team.values() for board_column in columns}
+    for board_column, colour in column_colours.items():
+        if board_column in shown:
+            figure.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    name=chart_text(board_column),
+                    mode="markers",
+                    marker={"color": colour, "symbol": "square", "size": 10},
+                    legendgroup=board_column,
+                    legendrank=list(column_colours).index(board_column),
+                    hoverinfo="skip",
+                )
+            )
+    # the board's columns are too many for the corner above the top-right panel: below the grid
+    figure.update_layout(
+        hovermode="x unified",
+        legend={
+            "traceorder": "normal",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
+        margin={"b": 64},
+        height=figure.layout.height + 28,
+    )
+    return figure
+
+
+PERCENTILE_DASHES = {50: "solid", 85: "dash", 95: "dot"}
+
+
+def cycle_time_scatter_chart(
+    points_by_team: Mapping[str, tuple[list[str], list[float], list[str]]],
+    percentiles_by_team: Mapping[str, Mapping[int, float | None]],
+    colours: Mapping[str, str],
+    *,
+    first_day: str,
+    last_day: str,
+) -> go.Figure:
+    """Each completed task a point at its completion time (x) with its cycle time in days (y),
+    one panel per team, with the team's cycle-time percentiles as horizontal lines from
+    ``first_day`` to ``last_day``.
+
+    ``points_by_team`` gives, per team, the completion times, cycle times and hover labels (task
+    key and title) of its tasks; ``percentiles_by_team`` the lines, by percent.
+    """
+    teams = list(points_by_team)
+    figure = _team_grid(teams, "cycle time (days)")
+    percents_shown: set[int] = set()
+    for index, team in enumerate(teams):
+        row, column = _grid_position(index)
+        completed, cycle_days, labels = points_by_team[team]
+        colour = colours[team]
+        figure.add_trace(
+            go.Scatter(
+                x=completed,
+                y=cycle_days,
+                customdata=[chart_text(label) for label in labels],
+                name=chart_text(team),
+                mode="markers",
+                marker={"color": _translucent(colour, 0.6), "size": 5},
+                hovertemplate=("%{customdata}<br>%{y:.1f} days, done %{x|%d %b %Y}<extra></extra>"),
+                showlegend=False,
+            ),
+            row=row,
+            col=column,
+        )
+        for percent, value in percentiles_by_team.get(team, {}).items():
+            if value is None:
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=[first_day, last_day],
+                    y=[value, value],
+                    name=f"p{percent}",
+                    mode="lines",
+                    line={"color": INK, "width": 1.2, "dash": PERCENTILE_DASHES.get(percent)},
+                    hovertemplate=f"p{percent} %{{y:.1f}} d<extra></extra>",
+                    legendgroup=f"p{percent}",
+                    showlegend=percent not in percents_shown,
+                ),
+                row=row,
+                col=column,
+            )
+            percents_shown.add(percent)
+    figure.update_xaxes(tickformat="%d %b", dtick=14 * 24 * 3600 * 1000)
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def flow_efficiency_chart(
+    weeks_by_team: Mapping[str, tuple[list[str], list[object]]], colours: Mapping[str, str]
+) -> go.Figure:
+    """Weekly flow efficiency per team (active time over cycle time of the week's completions),
+    one panel per team on the same 0-100% scale; a week without completions is a gap."""
+    teams = list(weeks_by_team)
+    figure = _team_grid(teams, "flow efficiency")
+    for index, team in enumerate(teams):
+        weeks, values = weeks_by_team[team]
+        row, column = _grid_position(index)
+        figure.add_trace(
+            go.Scatter(
+                x=weeks,
+                y=values,
+                name=chart_text(team),
+                mode="lines+markers",
+                line={"color": colours[team], "width": 2},
+                marker={"size": 5},
+                connectgaps=False,
+                hovertemplate="week of %{x|%d %b %Y}: %{y:.0%}<extra>"
+                + chart_text(team)
+                + "</extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=column,
+        )
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    figure.update_layout(hovermode="closest")
     return figure

@@ -10,6 +10,8 @@ from markupsafe import Markup
 from pipelines.report.period import ReportPeriod
 from pipelines.report.queries import MartReader
 
+CHART_DIV = 'class="plotly-graph-div"'  # how plotly's figure.to_html opens a chart's <div>
+
 
 @dataclass(frozen=True)
 class ReportContext:
@@ -30,6 +32,12 @@ class Section:
     how_to_read: str
     body: Markup
     sources: tuple[str, ...] = ()
+
+    @property
+    def charts(self) -> int:
+        """How many charts the body draws, one plotly ``<div>`` each: the page declares the
+        number, so that a reader (the browser test) can check that every one was drawn."""
+        return self.body.count(CHART_DIV)
 
 
 SectionBuilder = Callable[[ReportContext], Section]

@@ -9,6 +9,7 @@ error that names it, never an empty section.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from pipelines.report.period import ReportPeriod
 
 REPORT_MARTS = (
     "fct_tasks",
+    "fct_daily_flow_by_column",
     "mart_org_monthly",
     "mart_flow_weekly",
     "mart_wip_daily",
@@ -32,6 +34,7 @@ REPORT_MARTS = (
     "mart_outcome_scorecard",
     "mart_execution_vs_delivery",
     "mart_delivery_forecast",
+    "mart_delivery_forecast_how_many",
     "mart_outcome_forecast",
     "mart_unlinked_work",
     "mart_zombie_work",
@@ -158,6 +161,17 @@ class MartReader:
                 reads=["dim_delivery_thresholds"],
             )
         )
+
+    def columns(self, table: str) -> list[str]:
+        """The column names of ``marts.<table>``, in table order (a read of that mart)."""
+        self.require((table,))
+        self._note([f"marts.{table}"])
+        rows = self._con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        return [name for (name,) in rows]
 
     def scalar(self, sql: str, params: Sequence[object] = (), *, reads: Sequence[str]) -> object:
         """The single value of ``sql``, which reads the marts ``reads``."""
@@ -744,3 +758,172 @@ def months_before(month: dt.date, count: int) -> dt.date:
     """The first day of the month ``count`` months before ``month`` (a first day)."""
     index = month.year * 12 + month.month - 1 - count
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+BOARD_COLUMN_FLOW_COLUMNS = (
+    "flow_date",
+    "team",
+    "workflow_column",
+    "workflow_column_order",
+    "task_count",
+    "is_wip_column",
+)
+
+
+def daily_flow_by_column(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Tasks per board column per team at each day's end over the 26 weeks of days up to
+    ``data_end``, in board order."""
+    return marts.frame(
+        f"""
+        select
+            strftime(flow_date, '%Y-%m-%d') as flow_date,
+            coalesce(team, '{NO_TEAM}') as team,
+            workflow_column,
+            workflow_column_order,
+            task_count,
+            is_wip_column
+        from marts.fct_daily_flow_by_column
+        where flow_date >= ? and flow_date <= ?
+        order by team, workflow_column_order, workflow_column, flow_date
+        """,
+        BOARD_COLUMN_FLOW_COLUMNS,
+        (period.trend_first_day, period.data_end),
+        reads=("fct_daily_flow_by_column",),
+    )
+
+
+@dataclass(frozen=True)
+class TrailingPercentiles:
+    """The trailing cycle-time percentiles ``mart_flow_weekly`` publishes: which percents, over
+    how many weeks, and the columns that hold them (``cycle_time_p85_days_trailing_12w``)."""
+
+    weeks: int
+    columns: dict[int, str]
+
+
+_TRAILING_CYCLE_TIME = re.compile(r"cycle_time_p(\d+)_days_trailing_(\d+)w")
+
+
+def trailing_cycle_time_percentiles(marts: MartReader) -> TrailingPercentiles:
+    """The percents and window of the trailing cycle-time columns of ``mart_flow_weekly``, read
+    from its columns, so the page names what the mart computes and nothing else."""
+    found = [
+        (int(match.group(1)), int(match.group(2)), name)
+        for name in marts.columns("mart_flow_weekly")
+        if (match := _TRAILING_CYCLE_TIME.fullmatch(name))
+    ]
+    windows = {weeks for _, weeks, _ in found}
+    if len(windows) != 1:
+        raise ValueError(
+            "marts.mart_flow_weekly should have trailing cycle-time percentile columns over one "
+            f"window of weeks, found windows {sorted(windows)}"
+        )
+    return TrailingPercentiles(
+        weeks=windows.pop(), columns={percent: name for percent, _, name in sorted(found)}
+    )
+
+
+def weekly_trailing_cycle_time(
+    marts: MartReader, week_start: dt.date, percentiles: TrailingPercentiles
+) -> pd.DataFrame:
+    """Each team's trailing cycle-time percentiles of the week starting ``week_start``."""
+    selected = ", ".join(
+        f"{column} as p{percent}" for percent, column in percentiles.columns.items()
+    )
+    return marts.frame(
+        f"""
+        select coalesce(team, '{NO_TEAM}') as team, {selected}
+        from marts.mart_flow_weekly
+        where week_start = ?
+        order by team
+        """,
+        ("team", *(f"p{percent}" for percent in percentiles.columns)),
+        (week_start,),
+        reads=("mart_flow_weekly",),
+    )
+
+
+FINISHED_TASK_COLUMNS = ("task_key", "title", "team", "completed_at", "cycle_time_days")
+
+
+def finished_tasks(marts: MartReader, first_day: dt.date, last_day: dt.date) -> pd.DataFrame:
+    """Tasks completed from ``first_day`` to the end of ``last_day`` (UTC) that have a cycle
+    time, by team and completion time."""
+    return marts.frame(
+        f"""
+        select
+            task_key,
+            title,
+            coalesce(team, '{NO_TEAM}') as team,
+            strftime(completed_at, '%Y-%m-%d %H:%M') as completed_at,
+            cycle_time_days
+        from marts.fct_tasks
+        where
+            completed_at >= ?
+            and completed_at < ?
+            and cycle_time_days is not null
+        order by team, completed_at, task_key
+        """,
+        FINISHED_TASK_COLUMNS,
+        (first_day, last_day + dt.timedelta(days=1)),
+        reads=("fct_tasks",),
+    )
+
+
+WEEKLY_EFFICIENCY_COLUMNS = ("week_start", "team", "flow_efficiency")
+
+
+def weekly_flow_efficiency(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
+    """Flow efficiency per team per week for the 26 weeks up to ``data_end``."""
+    return marts.frame(
+        f"""
+        select
+            strftime(week_start, '%Y-%m-%d') as week_start,
+            coalesce(team, '{NO_TEAM}') as team,
+            flow_efficiency
+        from marts.mart_flow_weekly
+        where week_start >= ? and week_start <= ?
+        order by team, week_start
+        """,
+        WEEKLY_EFFICIENCY_COLUMNS,
+        (period.trend_first_week, period.data_end),
+        reads=("mart_flow_weekly",),
+    )
+
+
+# The shares of trials the report prints for "how many by a date": the count reached in 85 of 100
+# trials, and in half of them (columns completed_p85_tasks and completed_p50_tasks of the mart).
+HOW_MANY_PERCENTS = (85, 50)
+HOW_MANY_COLUMNS = (
+    "workstream_id",
+    "workstream_name",
+    "as_of_date",
+    "forecast_on",
+    "days_ahead",
+    "is_target_date",
+    "remaining_tasks",
+    *(f"completed_p{percent}_tasks" for percent in HOW_MANY_PERCENTS),
+    "probability_all_done",
+)
+
+
+def how_many_forecasts(marts: MartReader) -> pd.DataFrame:
+    """How many of each workstream's remaining tasks are done by each forecast date."""
+    return marts.frame(
+        f"""
+        select
+            workstream_id,
+            workstream_name,
+            strftime(as_of_date, '%Y-%m-%d') as as_of_date,
+            strftime(forecast_on, '%Y-%m-%d') as forecast_on,
+            days_ahead,
+            is_target_date,
+            remaining_tasks,
+            {", ".join(f"completed_p{percent}_tasks" for percent in HOW_MANY_PERCENTS)},
+            probability_all_done
+        from marts.mart_delivery_forecast_how_many
+        order by workstream_id, forecast_on
+        """,
+        HOW_MANY_COLUMNS,
+        reads=("mart_delivery_forecast_how_many",),
+    )

@@ -49,6 +49,7 @@ MARTS = {
     "mart_outcome_review",
     "mart_outcome_recommendations",
     "mart_delivery_forecast",
+    "mart_delivery_forecast_how_many",
     "mart_outcome_forecast",
     "mart_org_monthly",
     "mart_wip_daily",

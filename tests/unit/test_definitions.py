@@ -197,13 +197,14 @@ def test_every_dbt_node_is_built_by_exactly_one_dbt_step():
             n.startswith("source.outcome_warehouse.forecast.") for n in test["depends_on"]["nodes"]
         )
     ]
-    assert len(on_forecasts) == len(source_tests) == 22
+    assert len(on_forecasts) == len(source_tests) == 37
     assert all(after.get_spec_for_check_key(key).blocking for key in on_forecasts)
     assert {key.to_user_string() for key in after.keys} == {
         "intermediate/int_outcome_forecasts_dated",
         "intermediate/int_outcome_months_matched_to_review_rules",
         "intermediate/int_outcome_months_summarised_for_review",
         "marts/mart_delivery_forecast",
+        "marts/mart_delivery_forecast_how_many",
         "marts/mart_outcome_forecast",
         "marts/mart_outcome_recommendations",
         "marts/mart_outcome_review",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -57,6 +58,23 @@ OUTCOME_FORECAST_TYPES = [
     *WORKSTREAM_FORECAST_TYPES[2:],
 ]
 
+HOW_MANY_FORECAST_TYPES = [
+    ("workstream_id", "VARCHAR"),
+    ("outcome_id", "VARCHAR"),
+    ("days_ahead", "BIGINT"),
+    ("is_target_day", "BOOLEAN"),
+    ("remaining_tasks", "BIGINT"),
+    ("window_days", "BIGINT"),
+    ("window_completed_tasks", "BIGINT"),
+    ("completed_p50_tasks", "BIGINT"),
+    ("completed_p85_tasks", "BIGINT"),
+    ("completed_p95_tasks", "BIGINT"),
+    ("probability_all_done", "DOUBLE"),
+    ("simulation_trials", "BIGINT"),
+    ("simulation_seed", "BIGINT"),
+    ("horizon_days", "BIGINT"),
+]
+
 # the two input models' columns, as dbt builds them
 INPUT_TABLES = """
 create schema intermediate;
@@ -86,6 +104,20 @@ EXPECTED_WORKSTREAM_ROWS = [
     ("WS-EMPTY", "O-3", 0, 90, 0, None, None, None, None, "no_tasks", TRIALS, SEED, HORIZON),
     ("WS-IDLE", "O-2", 3, 90, 0, None, None, None, None, "no_throughput", TRIALS, SEED, HORIZON),
     ("WS-STEADY", "O-1", 5, 90, 90, 5, 5, 5, 1.0, None, TRIALS, SEED, HORIZON),
+]
+# How many by 30, 60 and 90 days (the dbt var) and the target day: WS-STEADY's target is day 30,
+# by which its 5 remaining tasks are done in every trial; WS-IDLE, whose target has passed,
+# completes nothing; WS-DONE and WS-EMPTY have nothing remaining and no row.
+EXPECTED_HOW_MANY_ROWS = [
+    *(
+        ("WS-IDLE", "O-2", day, False, 3, 90, 0, 0, 0, 0, 0.0, TRIALS, SEED, HORIZON)
+        for day in (30, 60, 90)
+    ),
+    ("WS-STEADY", "O-1", 30, True, 5, 90, 90, 5, 5, 5, 1.0, TRIALS, SEED, HORIZON),
+    *(
+        ("WS-STEADY", "O-1", day, False, 5, 90, 90, 5, 5, 5, 1.0, TRIALS, SEED, HORIZON)
+        for day in (60, 90)
+    ),
 ]
 EXPECTED_OUTCOME_ROWS = [
     ("O-1", 2, 5, 90, 90, 5, 5, 5, 1.0, None, TRIALS, SEED, HORIZON),
@@ -123,7 +155,7 @@ def materialize_forecasts(warehouse_dir: Path) -> dg.ExecuteInProcessResult:
         )
 
 
-def test_the_asset_writes_both_forecast_tables_with_the_models_types_and_rows(tmp_path):
+def test_the_asset_writes_the_forecast_tables_with_the_models_types_and_rows(tmp_path):
     build_file = build_file_with_inputs(tmp_path)
 
     result = materialize_forecasts(tmp_path)
@@ -137,6 +169,10 @@ def test_the_asset_writes_both_forecast_tables_with_the_models_types_and_rows(tm
         OUTCOME_FORECAST_TYPES,
         EXPECTED_OUTCOME_ROWS,
     )
+    assert table(build_file, PLAN.relations.how_many_forecasts) == (
+        HOW_MANY_FORECAST_TYPES,
+        EXPECTED_HOW_MANY_ROWS,
+    )
     materialized = {
         materialization.asset_key.to_user_string(): materialization.metadata
         for materialization in (
@@ -146,12 +182,14 @@ def test_the_asset_writes_both_forecast_tables_with_the_models_types_and_rows(tm
     assert sorted(materialized) == [
         "forecast/outcome_forecasts_simulated",
         "forecast/workstream_forecasts_simulated",
+        "forecast/workstream_how_many_simulated",
     ]
     metadata = materialized["forecast/workstream_forecasts_simulated"]
     assert metadata["dagster/row_count"].value == 4
     assert metadata["as_of"].value == "2026-10-31"
     assert metadata["table"].value == "forecast.workstream_forecasts_simulated"
     assert materialized["forecast/outcome_forecasts_simulated"]["dagster/row_count"].value == 3
+    assert materialized["forecast/workstream_how_many_simulated"]["dagster/row_count"].value == 6
 
 
 def test_running_the_asset_again_replaces_its_rows(tmp_path):
@@ -162,6 +200,7 @@ def test_running_the_asset_again_replaces_its_rows(tmp_path):
 
     assert table(build_file, PLAN.relations.workstream_forecasts)[1] == EXPECTED_WORKSTREAM_ROWS
     assert table(build_file, PLAN.relations.outcome_forecasts)[1] == EXPECTED_OUTCOME_ROWS
+    assert table(build_file, PLAN.relations.how_many_forecasts)[1] == EXPECTED_HOW_MANY_ROWS
 
 
 def test_the_asset_fails_without_the_runs_build_file(tmp_path):
@@ -175,6 +214,7 @@ def test_the_declared_source_columns_are_the_types_written():
     for source, written in (
         (PLAN.workstream_forecasts, WORKSTREAM_FORECAST_TYPES),
         (PLAN.outcome_forecasts, OUTCOME_FORECAST_TYPES),
+        (PLAN.how_many_forecasts, HOW_MANY_FORECAST_TYPES),
     ):
         declared = [
             (c["name"], duckdb.sql(f"select typeof(cast(null as {c['data_type']}))").fetchone()[0])
@@ -189,6 +229,7 @@ def test_the_plan_names_the_dbt_relations_and_asset_keys():
         daily_completions=Relation("intermediate", "int_workstream_completions_counted_to_days"),
         workstream_forecasts=Relation("forecast", "workstream_forecasts_simulated"),
         outcome_forecasts=Relation("forecast", "outcome_forecasts_simulated"),
+        how_many_forecasts=Relation("forecast", "workstream_how_many_simulated"),
     )
     assert PLAN.input_keys == (
         dg.AssetKey(["intermediate", "int_workstream_tasks_counted_at_as_of"]),
@@ -198,6 +239,7 @@ def test_the_plan_names_the_dbt_relations_and_asset_keys():
         ["forecast", "workstream_forecasts_simulated"]
     )
     assert PLAN.outcome_forecasts_key == dg.AssetKey(["forecast", "outcome_forecasts_simulated"])
+    assert PLAN.how_many_forecasts_key == dg.AssetKey(["forecast", "workstream_how_many_simulated"])
 
 
 def test_the_settings_are_the_dbt_vars():
@@ -208,14 +250,39 @@ def test_the_settings_are_the_dbt_vars():
         seed=variables["forecast_seed"],
         trials=variables["forecast_trials"],
         horizon_days=variables["forecast_horizon_days"],
+        how_many_days=tuple(variables["forecast_how_many_days"]),
     )
-    assert PLAN.settings == SimulationSettings(seed=20261122, trials=10_000, horizon_days=1095)
+    assert PLAN.settings == SimulationSettings(
+        seed=20261122, trials=10_000, horizon_days=1095, how_many_days=(30, 60, 90)
+    )
 
 
 def test_a_source_without_the_settings_is_refused():
     source = {"unique_id": "source.p.forecast.t", "config": {"meta": {"forecast_seed": 7}}}
 
     with pytest.raises(ValueError, match="lacks meta forecast_trials, forecast_horizon_days"):
+        simulation_settings(source)
+
+
+@pytest.mark.parametrize(
+    ("rendered", "message"),
+    [
+        ("[30, soon]", "expected a list of whole days, such as"),
+        ("[0, 30]", "every day must be at least 1"),
+    ],
+)
+def test_how_many_days_that_are_not_days_after_as_of_are_refused(rendered, message):
+    meta = {
+        "forecast_seed": 7,
+        "forecast_trials": 10,
+        "forecast_horizon_days": 365,
+        "forecast_how_many_days": rendered,
+    }
+    source = {"unique_id": "source.p.forecast.t", "config": {"meta": meta}}
+
+    with pytest.raises(ValueError, match=f"forecast_how_many_days is '{re.escape(rendered)}'"):
+        simulation_settings(source)
+    with pytest.raises(ValueError, match=message):
         simulation_settings(source)
 
 

@@ -23,6 +23,7 @@ RELATIONS = ForecastRelations(
     daily_completions=Relation("intermediate", "completions"),
     workstream_forecasts=Relation("forecast", "workstreams"),
     outcome_forecasts=Relation("forecast", "outcomes"),
+    how_many_forecasts=Relation("forecast", "how_many"),
 )
 
 
@@ -68,7 +69,7 @@ def test_a_failed_write_leaves_every_table_as_it_was(tmp_path):
 
 
 def test_run_forecasts_reads_through_the_store_and_writes_once():
-    """Engine-free: any TableStore serves, and both tables reach it in a single write."""
+    """Engine-free: any TableStore serves, and the three tables reach it in a single write."""
 
     class MemoryStore:
         def __init__(self, tables):
@@ -107,12 +108,21 @@ def test_run_forecasts_reads_through_the_store_and_writes_once():
     tables = run_forecasts(store, RELATIONS, SETTINGS)
 
     assert len(store.writes) == 1
-    assert list(store.writes[0]) == [RELATIONS.workstream_forecasts, RELATIONS.outcome_forecasts]
+    assert list(store.writes[0]) == [
+        RELATIONS.workstream_forecasts,
+        RELATIONS.outcome_forecasts,
+        RELATIONS.how_many_forecasts,
+    ]
     assert store.writes[0][RELATIONS.workstream_forecasts] is tables.workstreams
     assert store.writes[0][RELATIONS.outcome_forecasts] is tables.outcomes
+    assert store.writes[0][RELATIONS.how_many_forecasts] is tables.how_many
     forecasts = {
         row.workstream_id: (row.forecast_p95_days, row.forecast_note)
         for row in tables.workstreams.astype(object).itertuples()
     }
     assert forecasts == {"WS-A": (3, pd.NA), "WS-B": (pd.NA, "no_tasks")}
     assert list(tables.outcomes["outcome_id"]) == ["O-1", "O-2"]
+    # SETTINGS asks for no fixed day: WS-A's target day alone, by which all 6 are done
+    assert tables.how_many[["workstream_id", "days_ahead", "completed_p85_tasks"]].astype(
+        object
+    ).to_records(index=False).tolist() == [("WS-A", 10, 6)]

@@ -441,7 +441,7 @@ def test_the_page_template_autoescapes_what_sections_hand_it():
     )
     assert f'<li><a href="#a{ESCAPED}">Title {ESCAPED}</a></li>' in page
     assert (
-        f'<section class="report-section" id="a{ESCAPED}">\n'
+        f'<section class="report-section" id="a{ESCAPED}" data-charts="0">\n'
         f'    <h2><span class="number">1.</span>Title {ESCAPED}</h2>\n'
         f'    <p class="how-to-read"><strong>How to read this:</strong> Read {ESCAPED}</p>\n'
         "    <p>body</p>\n"

@@ -64,7 +64,14 @@ MARTS_DDL = {
             week_start date, team varchar, throughput integer, arrivals integer,
             net_flow integer, lead_time_p50_days double, lead_time_p85_days double,
             lead_time_p95_days double, cycle_time_p50_days double, cycle_time_p85_days double,
-            cycle_time_p95_days double, avg_daily_wip double, flow_efficiency double
+            cycle_time_p95_days double, cycle_time_p50_days_trailing_12w double,
+            cycle_time_p85_days_trailing_12w double, cycle_time_p95_days_trailing_12w double,
+            avg_daily_wip double, flow_efficiency double
+        )""",
+    "fct_daily_flow_by_column": """
+        create table marts.fct_daily_flow_by_column (
+            flow_date date, team varchar, workflow_column varchar,
+            workflow_column_order integer, task_count bigint, is_wip_column boolean
         )""",
     "dim_outcomes": """
         create table marts.dim_outcomes (
@@ -124,6 +131,15 @@ MARTS_DDL = {
             forecast_p50_on date, forecast_p85_on date, forecast_p95_on date,
             forecast_note varchar, target_on date, probability_done_by_target double,
             simulation_trials bigint
+        )""",
+    "mart_delivery_forecast_how_many": """
+        create table marts.mart_delivery_forecast_how_many (
+            workstream_id varchar, workstream_name varchar, outcome_id varchar,
+            as_of_date date, forecast_on date, days_ahead bigint, is_target_date boolean,
+            remaining_tasks bigint, window_days bigint, window_completed_tasks bigint,
+            completed_p50_tasks bigint, completed_p85_tasks bigint, completed_p95_tasks bigint,
+            probability_all_done double, simulation_trials bigint, simulation_seed bigint,
+            horizon_days bigint
         )""",
     "mart_outcome_forecast": """
         create table marts.mart_outcome_forecast (
@@ -240,6 +256,18 @@ WORKSTREAM_FORECASTS = [
     ("WS-2", "Help centre", "O-ADO", 3, 0, None, None, None, "no_throughput", "2026-12-01", None),
 ]
 
+# How many of the remaining tasks by 30 and 60 days after 15 October and by the target date:
+# (workstream_id, forecast_on, days_ahead, is_target_date, remaining, p50, p85, p95, all done).
+# WS-1's target, 1 January, is day 78; all done by then is its probability by target, 0.97.
+HOW_MANY = [
+    ("WS-1", "2026-11-14", 30, False, 4, 2, 1, 0, 0.05),
+    ("WS-1", "2026-12-14", 60, False, 4, 4, 3, 2, 0.62),
+    ("WS-1", "2027-01-01", 78, True, 4, 4, 4, 3, 0.97),
+    ("WS-2", "2026-11-14", 30, False, 3, 0, 0, 0, 0.0),
+    ("WS-2", "2026-12-01", 47, True, 3, 0, 0, 0, 0.0),
+    ("WS-2", "2026-12-14", 60, False, 3, 0, 0, 0, 0.0),
+]
+
 # (month, team, throughput, unlinked, share, active, unlinked active, share, unlinked wip)
 UNLINKED = [
     ("2025-10-01", "Alpha", 4, 4, 1.0, 8.0, 8.0, 1.0, 0),  # 13 months back: outside the window
@@ -322,6 +350,45 @@ WEEKLY_FLOW = [
     ("2026-09-28", "Beta", 1, 10.0, 12.0),
     ("2026-10-05", "Beta", 0, None, None),
     ("2026-10-12", "Gamma", 2, 1.5, 2.0),
+]
+
+# The week of 26 October holds October's last day: its trailing-12-week cycle-time percentiles
+# are the scatterplot's lines, here the continuous percentiles of the cycle times of CYCLE_TIMES
+# completed from 10 August (Alpha: 12 and 30.5 days, so p50 = 12 + 0.5 x 18.5 = 21.25; Gamma: 2
+# and 20.25). Beta has no cycle time in the window: no lines.
+# (week_start, team, throughput, p50, p85, p95 of the trailing 12 weeks, flow_efficiency)
+TRAILING_WEEK = [
+    ("2026-10-26", "Alpha", 0, 21.25, 27.725, 29.575, None),
+    ("2026-10-26", "Beta", 0, None, None, None, None),
+    ("2026-10-26", "Gamma", 0, 11.125, 17.5125, 19.3375, None),
+]
+# flow efficiency of the weeks of WEEKLY_FLOW (the others stay null)
+FLOW_EFFICIENCY = [("2026-09-28", "Alpha", 0.4), ("2026-10-12", "Gamma", 0.75)]
+
+# (task_key, title, cycle_time_days) of the completed TASKS; B-1 has no cycle time (an inferred
+# transition) and is left out of the scatterplot
+CYCLE_TIMES = [
+    ("jira:A-1", "Match invoices <b>automatically</b>", 30.5),
+    ("jira:A-2", None, 12.0),
+    ("jira:B-1", "Old import", None),
+    ("jira:G-1", "Help centre search", 20.25),
+    ("jira:G-3", "", 2.0),
+]
+
+# (flow_date, team, workflow_column, workflow_column_order, task_count, is_wip_column)
+BOARD_FLOW = [
+    ("2026-10-30", "Alpha", "To Do", 2, 3, False),
+    ("2026-10-30", "Alpha", "In Progress", 3, 2, True),
+    ("2026-10-30", "Alpha", "Done", 7, 5, False),
+    ("2026-10-31", "Alpha", "To Do", 2, 2, False),
+    ("2026-10-31", "Alpha", "In Progress", 3, 2, True),
+    ("2026-10-31", "Alpha", "Done", 7, 6, False),
+    # Gamma's board has a Review column; its first day in the mart is the 31st
+    ("2026-10-31", "Gamma", "In Progress", 3, 1, True),
+    ("2026-10-31", "Gamma", "Review", 5, 1, True),
+    ("2026-10-31", "Gamma", "Done", 7, 2, False),
+    # before the 26 weeks of days that end on 31 October
+    ("2026-05-02", "Alpha", "To Do", 2, 9, False),
 ]
 
 # (task_id, team, current_status, outcome_id, age_days, aging_band, blocked_days)
@@ -432,6 +499,28 @@ def seed_marts(path: Path) -> Path:
         )
         con.executemany(
             """
+            insert into marts.mart_flow_weekly (week_start, team, throughput,
+                cycle_time_p50_days_trailing_12w, cycle_time_p85_days_trailing_12w,
+                cycle_time_p95_days_trailing_12w, flow_efficiency)
+            values (?::date, ?, ?, ?, ?, ?, ?)
+            """,
+            TRAILING_WEEK,
+        )
+        con.executemany(
+            "update marts.mart_flow_weekly set flow_efficiency = ? "
+            "where week_start = ?::date and team = ?",
+            [(value, week, team) for week, team, value in FLOW_EFFICIENCY],
+        )
+        con.executemany(
+            "update marts.fct_tasks set title = ?, cycle_time_days = ? where task_key = ?",
+            [(title, days, key) for key, title, days in CYCLE_TIMES],
+        )
+        con.executemany(
+            "insert into marts.fct_daily_flow_by_column values (?::date, ?, ?, ?, ?, ?)",
+            BOARD_FLOW,
+        )
+        con.executemany(
+            """
             insert into marts.dim_outcomes
             values (?, ?, ?, ?, ?, ?, ?, ?::date, ?, ?::date, ?, ?)
             """,
@@ -512,6 +601,17 @@ def seed_marts(path: Path) -> Path:
                 date '2026-10-15', ?, ?)
             """,
             [(*row, FORECAST_WINDOW_DAYS, SIMULATION_TRIALS) for row in WORKSTREAM_FORECASTS],
+        )
+        con.executemany(
+            """
+            insert into marts.mart_delivery_forecast_how_many (workstream_id, forecast_on,
+                days_ahead, is_target_date, remaining_tasks, completed_p50_tasks,
+                completed_p85_tasks, completed_p95_tasks, probability_all_done, as_of_date,
+                workstream_name)
+            select ?, ?::date, ?, ?, ?, ?, ?, ?, ?, date '2026-10-15', workstream_name
+            from marts.mart_delivery_forecast where workstream_id = ?
+            """,
+            [(*row, row[0]) for row in HOW_MANY],
         )
         con.execute(
             """
@@ -646,27 +746,32 @@ def test_summary_shows_the_inserted_figures(october):
 
 def test_every_section_has_its_title_in_page_and_contents(october):
     _, page = october
+    # (anchor, title, charts the section declares)
     titles = [
-        ("summary", "Summary"),
-        ("review", "Monthly review: what moved, what blocked it, what changes next"),
-        ("scorecard", "Outcome scorecard"),
-        ("execution-vs-delivery", "Execution vs delivery"),
-        ("outcomes", "Outcomes: actual vs expected vs target"),
-        ("forecasts", "Delivery forecasts"),
-        ("unlinked", "Work that reaches no outcome"),
-        ("throughput", "Throughput per team"),
-        ("cycle-time", "Cycle time per team"),
-        ("wip", "Work in progress per team"),
-        ("aging", "Aging work in progress"),
-        ("quality", "Quality per team"),
+        ("summary", "Summary", 0),
+        ("review", "Monthly review: what moved, what blocked it, what changes next", 0),
+        ("scorecard", "Outcome scorecard", 0),
+        ("execution-vs-delivery", "Execution vs delivery", 1),
+        ("outcomes", "Outcomes: actual vs expected vs target", 2),
+        ("forecasts", "Delivery forecasts", 1),
+        ("unlinked", "Work that reaches no outcome", 1),
+        ("throughput", "Throughput per team", 1),
+        ("cycle-time", "Cycle time per team", 1),
+        ("cycle-time-scatter", "Cycle time of each completed task", 1),
+        ("wip", "Work in progress per team", 1),
+        ("cumulative-flow", "Cumulative flow per team", 1),
+        ("flow-efficiency", "Flow efficiency per team", 1),
+        ("aging", "Aging work in progress", 1),
+        ("quality", "Quality per team", 1),
     ]
-    for number, (anchor, title) in enumerate(titles, start=1):
+    for number, (anchor, title, charts) in enumerate(titles, start=1):
         assert f'<li><a href="#{anchor}">{title}</a></li>' in page
         assert (
-            f'<section class="report-section" id="{anchor}">\n'
+            f'<section class="report-section" id="{anchor}" data-charts="{charts}">\n'
             f'    <h2><span class="number">{number}.</span>{title}</h2>'
         ) in page
     assert page.count("<strong>How to read this:</strong>") == len(titles)
+    assert '<main class="page" data-charts="13">' in page
 
 
 def test_every_chart_has_a_fixed_id(october):
@@ -679,7 +784,10 @@ def test_every_chart_has_a_fixed_id(october):
         "chart-unlinked",
         "chart-throughput",
         "chart-cycle-time",
+        "chart-cycle-time-scatter",
         "chart-wip",
+        "chart-cumulative-flow",
+        "chart-flow-efficiency",
         "chart-aging",
         "chart-quality",
     ]
@@ -739,7 +847,7 @@ def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
     parser.feed(page)
     assert parser.found == []
     # plotly.js, one per chart, and the redraw of the charts for printing
-    assert parser.tags.count("script") == 1 + 10 + 1
+    assert parser.tags.count("script") == 1 + 13 + 1
 
 
 def test_plotly_bundle_only_escapes_the_h_of_attribute_urls():
@@ -818,7 +926,7 @@ def test_empty_marts_still_build_and_say_what_is_missing(tmp_path):
     # in "What is missing" and in the review, scorecard, execution, outcomes, forecast sections
     assert page.count(NO_OUTCOMES) == 6
     # "What is missing", the five flow sections and unlinked work
-    assert page.count(NO_TASKS) == 7
+    assert page.count(NO_TASKS) == 10
     assert figure(page, "completed_in_month") == "0"
     assert figure(page, "wip") == "—"
     assert 'class="plotly-graph-div"' not in page
@@ -850,12 +958,14 @@ def test_a_warehouse_without_marts_is_an_error_that_names_them(tmp_path):
     with pytest.raises(MissingMartError) as raised:
         build_report(warehouse, tmp_path / "reports", as_of=AS_OF)
     assert str(raised.value) == (
-        "the warehouse has no marts.fct_tasks, marts.mart_org_monthly, marts.mart_flow_weekly, "
+        "the warehouse has no marts.fct_tasks, marts.fct_daily_flow_by_column, "
+        "marts.mart_org_monthly, marts.mart_flow_weekly, "
         "marts.mart_wip_daily, marts.mart_aging_wip, marts.mart_aging_wip_by_team, "
         "marts.mart_quality_monthly, marts.dim_outcomes, marts.mart_outcome_progress, "
         "marts.mart_outcome_review, marts.mart_outcome_recommendations, "
         "marts.mart_outcome_scorecard, marts.mart_execution_vs_delivery, "
-        "marts.mart_delivery_forecast, marts.mart_outcome_forecast, marts.mart_unlinked_work, "
+        "marts.mart_delivery_forecast, marts.mart_delivery_forecast_how_many, "
+        "marts.mart_outcome_forecast, marts.mart_unlinked_work, "
         "marts.mart_zombie_work, marts.dim_delivery_thresholds: build it with a complete "
         "pipeline run (owh run or owh demo) "
         "before building the report"
@@ -932,6 +1042,7 @@ SECTION_SOURCES = {
     "outcomes": {"marts.dim_outcomes", "marts.mart_outcome_progress"},
     "forecasts": {
         "marts.mart_delivery_forecast",
+        "marts.mart_delivery_forecast_how_many",
         "marts.dim_outcomes",
         "marts.mart_outcome_forecast",
     },
@@ -942,7 +1053,10 @@ SECTION_SOURCES = {
     },
     "throughput": {"marts.mart_flow_weekly"},
     "cycle-time": {"marts.mart_flow_weekly"},
+    "cycle-time-scatter": {"marts.mart_flow_weekly", "marts.fct_tasks"},
     "wip": {"marts.mart_wip_daily"},
+    "cumulative-flow": {"marts.fct_daily_flow_by_column"},
+    "flow-efficiency": {"marts.mart_flow_weekly"},
     "aging": {"marts.mart_aging_wip_by_team", "marts.mart_aging_wip"},
     "quality": {"marts.mart_quality_monthly"},
 }
@@ -950,7 +1064,7 @@ SECTION_SOURCES = {
 
 def test_every_section_names_the_marts_it_reads(october):
     _, page = october
-    anchors = re.findall(r'<section class="report-section" id="([^"]+)">', page)
+    anchors = re.findall(r'<section class="report-section" id="([^"]+)"', page)
     assert anchors == list(SECTION_SOURCES)
     for anchor, expected in SECTION_SOURCES.items():
         html = section(page, anchor)
@@ -1058,9 +1172,12 @@ def test_weekly_flow_keeps_the_26_weeks_that_end_with_the_period(warehouse):
     # 26 weeks up to the week of 26 October: from 4 May
     assert list(zip(october["week_start"], october["team"], strict=True)) == [
         ("2026-09-28", "Alpha"),
+        ("2026-10-26", "Alpha"),
         ("2026-09-28", "Beta"),
         ("2026-10-05", "Beta"),
+        ("2026-10-26", "Beta"),
         ("2026-10-12", "Gamma"),
+        ("2026-10-26", "Gamma"),
     ]
     assert list(zip(partial["week_start"], partial["team"], strict=True)) == [
         ("2026-04-20", "Alpha"),
@@ -1163,7 +1280,7 @@ def test_quality_section_draws_one_line_per_team_and_measure(october):
 
 def section(page: str, anchor: str) -> str:
     """The HTML of one section, from its opening tag to the next section's."""
-    start = page.index(f'<section class="report-section" id="{anchor}">')
+    start = page.index(f'<section class="report-section" id="{anchor}" ')
     end = page.find('<section class="report-section"', start + 1)
     return page[start : end if end >= 0 else len(page)]
 

@@ -32,10 +32,16 @@ from pipelines.lib.dbt_project import ensure_manifest
 
 WORKSTREAM_FORECASTS_TABLE = "workstream_forecasts_simulated"
 OUTCOME_FORECASTS_TABLE = "outcome_forecasts_simulated"
+HOW_MANY_FORECASTS_TABLE = "workstream_how_many_simulated"
 WORKSTREAM_TASKS_MODEL = "int_workstream_tasks_counted_at_as_of"
 DAILY_COMPLETIONS_MODEL = "int_workstream_completions_counted_to_days"
 # the source's meta keys, rendered from the dbt vars of the same names
-SETTINGS_META_KEYS = ("forecast_seed", "forecast_trials", "forecast_horizon_days")
+SETTINGS_META_KEYS = (
+    "forecast_seed",
+    "forecast_trials",
+    "forecast_horizon_days",
+    "forecast_how_many_days",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class ForecastPlan:
     settings: SimulationSettings
     workstream_forecasts: Mapping[str, Any]
     outcome_forecasts: Mapping[str, Any]
+    how_many_forecasts: Mapping[str, Any]
     input_keys: tuple[dg.AssetKey, dg.AssetKey]
 
     @property
@@ -56,6 +63,10 @@ class ForecastPlan:
     def outcome_forecasts_key(self) -> dg.AssetKey:
         return translator.get_asset_key(self.outcome_forecasts)
 
+    @property
+    def how_many_forecasts_key(self) -> dg.AssetKey:
+        return translator.get_asset_key(self.how_many_forecasts)
+
 
 def forecast_plan(manifest: Mapping[str, Any]) -> ForecastPlan:
     """The forecast's relations, settings and asset keys, read from a parsed dbt manifest."""
@@ -63,6 +74,7 @@ def forecast_plan(manifest: Mapping[str, Any]) -> ForecastPlan:
     daily_completions = _model(manifest, DAILY_COMPLETIONS_MODEL)
     workstream_forecasts = _source_table(manifest, FORECAST_SOURCE, WORKSTREAM_FORECASTS_TABLE)
     outcome_forecasts = _source_table(manifest, FORECAST_SOURCE, OUTCOME_FORECASTS_TABLE)
+    how_many_forecasts = _source_table(manifest, FORECAST_SOURCE, HOW_MANY_FORECASTS_TABLE)
     return ForecastPlan(
         relations=ForecastRelations(
             workstream_tasks=Relation(workstream_tasks["schema"], workstream_tasks["alias"]),
@@ -73,10 +85,14 @@ def forecast_plan(manifest: Mapping[str, Any]) -> ForecastPlan:
             outcome_forecasts=Relation(
                 outcome_forecasts["schema"], outcome_forecasts["identifier"]
             ),
+            how_many_forecasts=Relation(
+                how_many_forecasts["schema"], how_many_forecasts["identifier"]
+            ),
         ),
         settings=simulation_settings(workstream_forecasts),
         workstream_forecasts=workstream_forecasts,
         outcome_forecasts=outcome_forecasts,
+        how_many_forecasts=how_many_forecasts,
         input_keys=(
             translator.get_asset_key(workstream_tasks),
             translator.get_asset_key(daily_completions),
@@ -85,7 +101,8 @@ def forecast_plan(manifest: Mapping[str, Any]) -> ForecastPlan:
 
 
 def simulation_settings(source_table: Mapping[str, Any]) -> SimulationSettings:
-    """Seed, trials and horizon from a forecast source table's ``meta`` (the dbt vars).
+    """Seed, trials, horizon and the "how many" days from a forecast source table's ``meta``
+    (the dbt vars; the days are a list, rendered as its JSON text).
 
     No default here: a setting missing from the project is an error, not a silent other value.
     """
@@ -100,7 +117,26 @@ def simulation_settings(source_table: Mapping[str, Any]) -> SimulationSettings:
         seed=int(meta["forecast_seed"]),
         trials=int(meta["forecast_trials"]),
         horizon_days=int(meta["forecast_horizon_days"]),
+        how_many_days=_days(source_table, meta["forecast_how_many_days"]),
     )
+
+
+def _days(source_table: Mapping[str, Any], rendered: object) -> tuple[int, ...]:
+    """The days of ``forecast_how_many_days``: whole days after as_of, at least 1 each."""
+    try:
+        days = json.loads(rendered) if isinstance(rendered, str) else rendered
+        parsed = tuple(sorted({int(day) for day in days}))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"source {source_table['unique_id']} meta forecast_how_many_days is {rendered!r}: "
+            "expected a list of whole days, such as [30, 60, 90]"
+        ) from error
+    if any(day < 1 for day in parsed):
+        raise ValueError(
+            f"source {source_table['unique_id']} meta forecast_how_many_days is {rendered!r}: "
+            "every day must be at least 1 (a day after as_of)"
+        )
+    return parsed
 
 
 def _model(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -154,10 +190,12 @@ def build_forecast_assets(manifest_path: Path) -> dg.AssetsDefinition:
         specs=[
             _spec(plan.workstream_forecasts, plan.input_keys),
             _spec(plan.outcome_forecasts, plan.input_keys),
+            _spec(plan.how_many_forecasts, plan.input_keys),
         ],
         pool=WRITER_POOL,
         description=(
-            "Monte Carlo delivery forecasts per workstream and per outcome (pipelines.forecast), "
+            "Monte Carlo delivery forecasts per workstream and per outcome, and how many tasks "
+            "each workstream completes by given days (pipelines.forecast), "
             "from the counts dbt built, written back into the run's build file as dbt source "
             "'forecast'."
         ),
@@ -184,6 +222,7 @@ def build_forecast_assets(manifest_path: Path) -> dg.AssetsDefinition:
                 tables.workstreams,
             ),
             (plan.outcome_forecasts_key, plan.relations.outcome_forecasts, tables.outcomes),
+            (plan.how_many_forecasts_key, plan.relations.how_many_forecasts, tables.how_many),
         ):
             yield dg.MaterializeResult(
                 asset_key=key,

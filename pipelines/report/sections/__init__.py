@@ -12,7 +12,14 @@ from pipelines.report.sections.delivery import (
     scorecard_section,
     unlinked_section,
 )
-from pipelines.report.sections.flow import cycle_time_section, throughput_section, wip_section
+from pipelines.report.sections.flow import (
+    cumulative_flow_section,
+    cycle_time_scatter_section,
+    cycle_time_section,
+    flow_efficiency_section,
+    throughput_section,
+    wip_section,
+)
 from pipelines.report.sections.outcomes import outcomes_section
 from pipelines.report.sections.quality import aging_section, quality_section
 from pipelines.report.sections.summary import summary_section
@@ -27,7 +34,10 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     unlinked_section,
     throughput_section,
     cycle_time_section,
+    cycle_time_scatter_section,
     wip_section,
+    cumulative_flow_section,
+    flow_efficiency_section,
     aging_section,
     quality_section,
 )

@@ -29,9 +29,11 @@ from pipelines.report.fragments import (
     status_badge,
 )
 from pipelines.report.queries import (
+    HOW_MANY_PERCENTS,
     UNLINKED_MONTHS,
     execution_vs_delivery,
     forecast_parameters,
+    how_many_forecasts,
     outcome_definitions,
     outcome_forecasts,
     outcome_recommendations,
@@ -396,10 +398,78 @@ def forecast_section(context: ReportContext) -> Section:
         figure_html(chart, "chart-forecasts")
         + Markup("<h3>Per workstream</h3>")
         + data_table(columns, workstream_rows)
+        + _how_many(context)
         + Markup("<h3>Per outcome: all of its workstreams done</h3>")
         + data_table(outcome_columns, outcome_rows)
     )
     return Section("forecasts", title, how_to_read, body)
+
+
+def _how_many(context: ReportContext) -> Markup:
+    """How many of each workstream's remaining tasks are done by each forecast date: the dates
+    after as_of of the mart, then the outcome's target date."""
+    forecasts = how_many_forecasts(context.marts)
+    likely, half = HOW_MANY_PERCENTS
+    heading = Markup("<h3>How many by a date</h3>")
+    if forecasts.empty:
+        return heading + notice("No workstream has remaining tasks to count.")
+    rows = records(forecasts)
+    fixed_days = sorted({int(row["days_ahead"]) for row in rows if not row["is_target_date"]})
+    by_day: dict[tuple[str, int], dict[str, object]] = {}
+    by_target: dict[str, dict[str, object]] = {}
+    names: dict[str, str] = {}
+    remaining: dict[str, int] = {}
+    for row in rows:
+        workstream = str(row["workstream_id"])
+        names[workstream] = str(row["workstream_name"] or "")
+        remaining[workstream] = int(row["remaining_tasks"])
+        by_day[(workstream, int(row["days_ahead"]))] = row
+        if row["is_target_date"]:
+            by_target[workstream] = row
+    dates = {
+        int(row["days_ahead"]): str(row["forecast_on"]) for row in rows if not row["is_target_date"]
+    }
+    columns = (
+        Column("Workstream"),
+        Column("Remaining", numeric=True),
+        *(Column(f"By {dates[day]} ({day} days)", numeric=True) for day in fixed_days),
+        Column("By the target date", numeric=True),
+    )
+    table_rows = [
+        (
+            Markup("<strong>{}</strong> {}").format(workstream, names[workstream]),
+            f"{remaining[workstream]:,}",
+            *(_how_many_cell(by_day.get((workstream, day)), likely, half) for day in fixed_days),
+            _how_many_cell(by_target.get(workstream), likely, half, with_date=True),
+        )
+        for workstream in sorted(names)
+    ]
+    explanation = Markup('<p class="muted">{}</p>').format(
+        f"How many of each workstream's remaining linked tasks are done by each date, in the "
+        f"same trials as the dates above: at least the bold number in {likely} of 100 trials, "
+        f"the number in brackets in {half} of 100, and the share of trials in which all of them "
+        "are done. The last column counts up to the outcome's target date (— when it has passed "
+        f"or lies beyond the forecast horizon). Counted from the end of "
+        f"{rows[0]['as_of_date']}."
+    )
+    return heading + explanation + data_table(columns, table_rows)
+
+
+def _how_many_cell(
+    row: Mapping[str, object] | None, likely: int, half: int, *, with_date: bool = False
+) -> Markup | str:
+    if row is None:
+        return "—"
+    cell = Markup('<strong>{}</strong> <span class="muted">({})</span><br>{} all done').format(
+        f"{row[f'completed_p{likely}_tasks']:,}",
+        f"{row[f'completed_p{half}_tasks']:,}",
+        format_share(row["probability_all_done"]),
+    )
+    if with_date:
+        cell = Markup('{}<br><span class="muted nowrap">by {}</span>').format(
+            cell, row["forecast_on"]
+        )
+    return cell
 
 
 def unlinked_section(context: ReportContext) -> Section:
