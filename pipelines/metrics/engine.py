@@ -214,7 +214,11 @@ class MetricsClient:
             sql = self._engine.explain(request).sql_statement.sql
         except Exception as exc:
             raise MetricsError(f"MetricFlow cannot answer this query: {exc}") from exc
-        return MetricsResult(frame=self._typed_frame(sql), sql=sql)
+        try:
+            frame = self._typed_frame(sql)
+        except duckdb.Error as exc:
+            raise MetricsError(f"the warehouse refused the query: {exc}") from exc
+        return MetricsResult(frame=frame, sql=sql)
 
     def _typed_frame(self, sql: str) -> pd.DataFrame:
         """The rows of ``sql`` in the types the marts use: counts as BIGINT (DuckDB sums them
@@ -232,7 +236,7 @@ class MetricsClient:
             else:
                 columns.append(quoted)
         typed = relation.project(", ".join(columns))
-        return typed.fetch_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+        return typed.to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
     def _check_request(self, metrics: Sequence[str], group_by: Sequence[str]) -> None:
         if not metrics:

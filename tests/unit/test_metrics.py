@@ -345,3 +345,14 @@ def test_cli_list_shows_each_metric_with_its_definition(warehouse):
     assert "Saved queries: organisation_monthly_headline, outcome_progress_monthly," in (
         result.output
     )
+
+
+def test_a_filter_on_an_unknown_dimension_is_refused(warehouse):
+    with (
+        MetricsClient.open(warehouse / DATABASE_FILE_NAME) as client,
+        pytest.raises(MetricsError, match="MetricFlow cannot answer this query") as refused,
+    ):
+        client.query(
+            ["throughput"], ["metric_time__week"], where=["{{ Dimension('task__colour') }} = 1"]
+        )
+    assert "task__colour" in str(refused.value)
