@@ -486,6 +486,95 @@ def check(
         raise typer.Exit(1)
 
 
+metrics_app = typer.Typer(
+    help=(
+        "The semantic layer's metrics (MetricFlow), from the published warehouse opened "
+        "read-only: safe while a nightly run builds the next one."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(metrics_app, name="metrics")
+
+
+def _split_names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+@metrics_app.command("list")
+def metrics_list(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
+    """Every metric with its type, definition and the names it can be grouped by."""
+    from pipelines.metrics.engine import MetricsClient, MetricsError
+
+    try:
+        with MetricsClient.open(WarehouseLayout(warehouse).serving_file) as client:
+            metrics = client.list_metrics()
+            saved_queries = client.saved_query_names()
+    except MetricsError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    out = Console()
+    for metric in metrics:
+        out.print(f"[bold]{metric.name}[/bold] ({metric.type}): {escape(metric.description)}")
+        out.print(f"    group by: {', '.join(metric.group_bys)}", soft_wrap=True)
+    out.print(f"\n[bold]Saved queries[/bold]: {', '.join(saved_queries)}")
+
+
+@metrics_app.command("query")
+def metrics_query(
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="Metrics, comma-separated: throughput,wip.")
+    ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option("--group-by", help="Group-by names, comma-separated: metric_time__week,team."),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="A MetricFlow filter, e.g. \"{{ Entity('team') }} = 'Payments'\" (repeatable).",
+        ),
+    ] = None,
+    saved_query: Annotated[
+        str | None, typer.Option("--saved-query", help="A saved query instead of --metrics.")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")
+    ] = None,
+    show_sql: Annotated[bool, typer.Option("--show-sql", help="Print the SQL it ran.")] = False,
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Query metrics grouped by time (metric_time__day/week/month/quarter/year) and dimensions."""
+    from pipelines.metrics.engine import MetricsClient, MetricsError
+
+    if (metrics is None) == (saved_query is None):
+        console.print("[red]error:[/red] name either --metrics or --saved-query")
+        raise typer.Exit(2)
+    try:
+        with MetricsClient.open(WarehouseLayout(warehouse).serving_file) as client:
+            result = client.query(
+                _split_names(metrics),
+                _split_names(group_by),
+                where=where or (),
+                saved_query=saved_query,
+            )
+    except MetricsError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if show_sql:
+        console.print(escape(result.sql), soft_wrap=True)
+    if csv is not None:
+        result.frame.to_csv(csv, index=False)
+        console.print(f"[green]✓[/green] {len(result.frame):,} rows → {escape(str(csv))}")
+        return
+    table = Table()
+    for column in result.frame.columns:
+        table.add_column(str(column))
+    for row in result.frame.itertuples(index=False):
+        table.add_row(*("" if value is None or value != value else str(value) for value in row))
+    Console().print(table)
+
+
 @app.command()
 def ui(
     landing: LandingOption = DEFAULT_LANDING,

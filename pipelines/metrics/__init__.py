@@ -1,0 +1,1 @@
+"""The semantic layer's metrics, queried through MetricFlow from the published warehouse."""
