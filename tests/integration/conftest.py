@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,14 @@ from pipelines.lib.dbt_project import (
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.runner import DEFAULT_DAGSTER_HOME, RunSummary, run_nightly
 
+from . import bi_client
+from .landing_changes import add_jira_pull
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline"
 DEMO_END = dt.date(2026, 10, 31)
 DEMO_TASKS = 600
+# when the next night's Jira pull says its issues were updated
+PULL_UPDATED_AT = dt.datetime.combine(DEMO_END, dt.time(2, 0))
 PROJECT_INSTANCE_CONFIG = DEFAULT_DAGSTER_HOME / "dagster.yaml"
 
 
@@ -70,6 +76,56 @@ def jira_only_run(tmp_path_factory, dagster_home) -> tuple[Path, Path, RunSummar
     shutil.copy(FIXTURES / "jira" / "hand-checked.json", landing / "jira" / "page-1.json")
     summary = run_nightly(landing, warehouse, as_of=DEMO_END, demo=True)
     return landing, warehouse, summary
+
+
+@dataclass(frozen=True)
+class IncrementalRuns:
+    """The Jira-only build's next night, run twice on copies of its warehouse (see
+    ``incremental_runs``)."""
+
+    landing: Path
+    first_warehouse: Path
+    incremental: Path
+    full: Path
+    pulled_issues: int
+    first: RunSummary
+    summary: RunSummary
+    refreshed: RunSummary
+    release_before: str
+    bi_reads: list[dict]
+
+
+@pytest.fixture(scope="session")
+def incremental_runs(jira_only_run, tmp_path_factory) -> IncrementalRuns:
+    """A Jira pull of updated issues arrives after the Jira-only run. One copy of its warehouse
+    runs incrementally (only the pull's page is parsed) while a BI client reads it
+    (tests/integration/bi_client.py); the other runs with ``full_refresh``. Shared by the
+    incremental-ingestion test and the BI client test: one night, run once."""
+    first_landing, first_warehouse, first = jira_only_run
+    root = tmp_path_factory.mktemp("incremental")
+    landing = root / "landing"
+    shutil.copytree(first_landing, landing)
+    incremental, full = root / "incremental", root / "full"
+    for warehouse in (incremental, full):
+        shutil.copytree(first_warehouse, warehouse, symlinks=True)
+    pulled = add_jira_pull(landing, share=0.5, updated_at=PULL_UPDATED_AT)
+    release_before = os.readlink(WarehouseLayout(incremental).marts_dir)
+    (root / "bi_client").mkdir()
+    with bi_client.reading(incremental, root / "bi_client") as client:
+        summary = run_nightly(landing, incremental, as_of=DEMO_END, demo=True)
+    refreshed = run_nightly(landing, full, as_of=DEMO_END, demo=True, full_refresh=True)
+    return IncrementalRuns(
+        landing,
+        first_warehouse,
+        incremental,
+        full,
+        pulled,
+        first,
+        summary,
+        refreshed,
+        release_before,
+        client.reads,
+    )
 
 
 def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
