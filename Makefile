@@ -12,7 +12,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast lint format docs ui bench bench-dbt clean env env-spark chromium
+.PHONY: help run test test-spark test-fast lint format docs ui bench bench-dbt clean env env-spark chromium
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,7 +74,14 @@ run: env ## Demo end to end: generate demo data, ingest, dbt build + tests, repo
 test: env chromium ## Run every test (pytest on two workers: unit, dbt unit tests, integration, the report in Chromium)
 	@# parse the dbt project once, before two test workers would both find no manifest
 	$(BIN)/python -c "from pipelines.lib.dbt_project import ensure_manifest; ensure_manifest()"
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15 -m "not spark"
+
+# The Spark leg (tests marked `spark`: the demo and the edge cases built on both engines and
+# compared mart by mart, the dbt unit tests on Spark), on the same two workers and groups as
+# `make test`; -rP prints the comparison and the build times.
+test-spark: env-spark ## Run the Spark tests (installs the spark extra and Java 17 first; docs/spark.md)
+	$(BIN)/python -c "from pipelines.lib.dbt_project import ensure_manifest; ensure_manifest()"
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15 -m spark -rP
 
 test-fast: env ## Run the unit tests only
 	$(BIN)/pytest -m "not integration"

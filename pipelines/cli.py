@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,23 @@ FullRefreshOption = Annotated[
     ),
 ]
 
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help=(
+            "Where dbt builds: duckdb, or spark (a local Spark session, or the cluster of "
+            "OWH_SPARK_PROFILES_DIR/profiles.yml; needs `make env-spark`; docs/spark.md)."
+        ),
+    ),
+]
+
 DEFAULT_LANDING = Path("data/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
 
@@ -84,7 +102,13 @@ def _print_event(kind: str, text: str) -> None:
 
 
 def _run(
-    landing: Path, warehouse: Path, as_of: dt.date, *, demo: bool, full_refresh: bool = False
+    landing: Path,
+    warehouse: Path,
+    as_of: dt.date,
+    *,
+    demo: bool,
+    full_refresh: bool = False,
+    engine: Engine = Engine.duckdb,
 ) -> None:
     from pipelines.lib.pseudonymize import MissingPseudonymKeyError, pseudonym_key_from_env
     from pipelines.runner import run_nightly
@@ -97,8 +121,16 @@ def _run(
     except MissingPseudonymKeyError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if engine is Engine.spark:
+        from pipelines.lib.spark_engine import spark_available
+
+        missing = spark_available()
+        if missing is not None:
+            console.print(f"[red]error:[/red] --engine spark: {missing}")
+            raise typer.Exit(2)
     console.print(
-        f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of})"
+        f"[bold]Building the warehouse[/bold] from {landing} into {warehouse} (as of {as_of}"
+        f"{', dbt on Spark' if engine is Engine.spark else ''})"
     )
     summary = run_nightly(
         landing,
@@ -106,6 +138,7 @@ def _run(
         as_of=as_of,
         demo=demo,
         full_refresh=full_refresh,
+        engine=engine.value,
         on_event=_print_event,
     )
     ingested = summary.ingest_line()
@@ -147,6 +180,7 @@ def demo(
     run: Annotated[
         bool, typer.Option("--run/--no-run", help="Run the pipeline after generating.")
     ] = True,
+    engine: EngineOption = Engine.duckdb,
 ) -> None:
     """Write a demo organisation's landing data, then run everything on it (demo pseudonym key)."""
     from pipelines.demo.generator import generate_demo
@@ -159,7 +193,7 @@ def demo(
         f"{len(manifest.teams)} teams, seed {seed}, up to {end}"
     )
     if run:
-        _run(landing, warehouse, end, demo=True)
+        _run(landing, warehouse, end, demo=True, engine=engine)
 
 
 @app.command("run")
@@ -168,6 +202,7 @@ def run_command(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     as_of: AsOfOption = None,
     full_refresh: FullRefreshOption = False,
+    engine: EngineOption = Engine.duckdb,
 ) -> None:
     """Extract → ingest → dbt build with tests → report → publish, on a fresh build file.
 
@@ -183,6 +218,7 @@ def run_command(
         _parse_date(as_of, "--as-of") or _today(),
         demo=False,
         full_refresh=full_refresh,
+        engine=engine,
     )
 
 

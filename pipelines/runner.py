@@ -105,26 +105,42 @@ def run_nightly(
     as_of: dt.date,
     demo: bool,
     full_refresh: bool = False,
+    engine: str = "duckdb",
     on_event: Callable[[str, str], None] = lambda kind, text: None,
 ) -> RunSummary:
     """Execute the nightly job once; ``on_event(kind, text)`` is called as steps start and end.
 
     ``full_refresh`` parses every landing file again instead of reusing the raw rows of the files
-    unchanged since the published build."""
+    unchanged since the published build. ``engine`` is where dbt builds: ``duckdb``, or
+    ``spark`` (the profile's `spark` target; raises when Spark is not installed)."""
     configure_environment(landing_dir, warehouse_dir)
+    if engine == "spark":
+        from pipelines.lib.spark_engine import spark_available
+
+        missing = spark_available()
+        if missing is not None:
+            raise RuntimeError(f"the spark engine cannot run here: {missing}")
 
     import dagster as dg
 
     from pipelines.definitions import build_defs
     from pipelines.defs.ingest.assets import full_refresh_run_config
-    from pipelines.defs.resources import AS_OF_TAG, DEMO_TAG, WAREHOUSE_TAG, WarehouseResource
+    from pipelines.defs.resources import (
+        AS_OF_TAG,
+        DEMO_TAG,
+        ENGINE_TAG,
+        WAREHOUSE_TAG,
+        WarehouseResource,
+    )
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
     instance = dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())
     defs = build_defs(
         WarehouseResource(
-            landing_dir=str(landing_dir.resolve()), warehouse_dir=str(warehouse_dir.resolve())
+            landing_dir=str(landing_dir.resolve()),
+            warehouse_dir=str(warehouse_dir.resolve()),
+            engine=engine,
         )
     )
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
@@ -132,6 +148,7 @@ def run_nightly(
         AS_OF_TAG: as_of.isoformat(),
         DEMO_TAG: "true" if demo else "false",
         WAREHOUSE_TAG: str(warehouse_dir.resolve()),
+        ENGINE_TAG: engine,
     }
     outcome: dict[str, object] = {}
 

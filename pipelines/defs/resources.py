@@ -25,6 +25,12 @@ DEMO_TAG = "owh/demo"
 # The warehouse folder a run builds for: how `owh check` finds a folder's last run.
 WAREHOUSE_TAG = "owh/warehouse"
 
+# What dbt builds on: DuckDB (the default), or Spark (docs/spark.md), where the ingest, the
+# suites, the report and the publish step still use the run's DuckDB build file.
+ENGINE_TAG = "owh/engine"
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE_DIR = "warehouse"
 
@@ -36,6 +42,8 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str = DEFAULT_WAREHOUSE_DIR
     # owh.yml: which trackers the extract assets pull; None: $OWH_CONFIG, else ./owh.yml
     config_file: str | None = None
+    # "duckdb" or "spark": where dbt builds (ENGINES)
+    engine: str = DEFAULT_ENGINE
 
     @property
     def config_path(self) -> Path | None:
@@ -57,6 +65,17 @@ class WarehouseResource(dg.ConfigurableResource):
     def build_file(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
         """The build file of the run (of its root run, for a re-execution)."""
         return self.layout.build_file(build_id(context))
+
+    def spark_dir(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Path:
+        """The run's Spark folder (tables, Derby metastore, dbt's target), inside its build
+        folder: one metastore per run, removed with the build folder once published."""
+        return self.layout.build_dir(build_id(context)) / "spark"
+
+    @property
+    def on_spark(self) -> bool:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
+        return self.engine == "spark"
 
 
 def build_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
@@ -92,4 +111,5 @@ def resource_from_env() -> WarehouseResource:
         landing_dir=os.environ.get("OWH_LANDING_DIR", DEFAULT_LANDING_DIR),
         warehouse_dir=os.environ.get("OWH_WAREHOUSE_DIR", DEFAULT_WAREHOUSE_DIR),
         config_file=os.environ.get("OWH_CONFIG") or None,
+        engine=os.environ.get("OWH_ENGINE") or DEFAULT_ENGINE,
     )

@@ -3,7 +3,7 @@
 The simulation is numpy and runs in the pipeline's own process whatever engine holds the
 warehouse; only reading a relation and writing a table depend on the engine. ``TableStore`` is all
 the forecast asks of an engine, and ``DuckDBTableStore`` answers it for the run's DuckDB build
-file. Another engine (Spark) needs only another ``TableStore``.
+file, ``SparkTableStore`` for a run whose dbt builds on Spark.
 """
 
 from __future__ import annotations
@@ -75,6 +75,32 @@ class DuckDBTableStore:
             except BaseException:
                 con.execute("rollback")
                 raise
+
+
+class SparkTableStore:
+    """A ``TableStore`` for a run built on Spark (``owh run --engine spark``).
+
+    After each dbt build on Spark the run's DuckDB build file holds a copy of every table Spark
+    built (``pipelines.lib.spark_engine.import_spark_tables``), so the inputs are read from there.
+    A write replaces the tables in the build file first (the report and the publish step read
+    them there, as after a DuckDB build), then exports their schema to Parquet in the run's Spark
+    folder and registers it in Spark as external tables, where dbt's second build reads them.
+    If the registration fails the forecast step fails, and the second build does not run.
+    """
+
+    def __init__(self, database_file: Path, spark_dir: Path) -> None:
+        self.duckdb = DuckDBTableStore(database_file)
+        self.spark_dir = spark_dir
+
+    def read(self, relation: Relation) -> pd.DataFrame:
+        return self.duckdb.read(relation)
+
+    def replace(self, tables: Mapping[Relation, pd.DataFrame]) -> None:
+        from pipelines.lib.spark_engine import share_schema_with_spark
+
+        self.duckdb.replace(tables)
+        for schema in sorted({relation.schema for relation in tables}):
+            share_schema_with_spark(self.duckdb.database_file, self.spark_dir, schema)
 
 
 def _qualified(relation: Relation) -> str:

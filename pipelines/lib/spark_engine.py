@@ -11,10 +11,19 @@ after the other, each run in a folder of its own).
     python -m pipelines.lib.spark_engine WAREHOUSE.duckdb SPARK_DIR
 
 exports into SPARK_DIR/raw_parquet and registers the tables in SPARK_DIR's metastore.
+
+The nightly job on Spark (`owh run --engine spark`) does the same through dbt itself
+(`register_through_dbt`: the statements run in the session or on the cluster of the profile's
+`spark` target), and after each dbt build copies the tables Spark built back into the run's DuckDB
+build file (`import_spark_tables`), from which the report and the publish step read as they do
+after a DuckDB build.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +31,18 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.sql import quote_identifier, quote_literal
 
 RAW_SCHEMA = "raw"
+# The profile target the Spark runs build with (dbt_project/profiles.yml), and the variables that
+# point a run at its folder and, optionally, at a profiles.yml of the user's own (a cluster).
+SPARK_TARGET = "spark"
+SPARK_DIR_ENV = "OWH_SPARK_DIR"
+SPARK_PROFILES_DIR_ENV = "OWH_SPARK_PROFILES_DIR"
+# Where a session's managed tables are stored: <schema>.db/<table>/ under the run folder.
+SPARK_WAREHOUSE_FOLDER = "spark-warehouse"
 # Spark reads DuckDB's JSON logical type as nothing it knows: such columns are exported as text.
 _TEXT_TYPES = {"JSON"}
 
@@ -51,12 +69,16 @@ def session_parameters(spark_dir: Path, driver_memory: str = "2g") -> dict[str, 
         "spark.driver.memory": driver_memory,
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
     }
 
 
-def export_raw_tables(warehouse: Path, folder: Path, schema: str = RAW_SCHEMA) -> list[RawTable]:
-    """Copy every table of `schema` in the DuckDB file `warehouse` to `folder/<table>/`
-    as one Parquet file, JSON columns as text; returns the tables in name order."""
+def export_raw_tables(
+    warehouse: Path, folder: Path, schema: str = RAW_SCHEMA, *, include_views: bool = False
+) -> list[RawTable]:
+    """Copy every table of `schema` in the DuckDB file `warehouse` (and every view, with
+    ``include_views``) to `folder/<table>/` as one Parquet file, JSON columns as text; returns
+    the tables in name order."""
     folder = Path(folder)
     tables = []
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -64,8 +86,8 @@ def export_raw_tables(warehouse: Path, folder: Path, schema: str = RAW_SCHEMA) -
             row[0]
             for row in connection.execute(
                 "select table_name from information_schema.tables "
-                "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
-                [schema],
+                "where table_schema = ? and table_type in ('BASE TABLE', ?) order by table_name",
+                [schema, "VIEW" if include_views else "BASE TABLE"],
             ).fetchall()
         ]
         for name in names:
@@ -135,6 +157,142 @@ def prepare_spark_run(warehouse: Path, spark_dir: Path) -> list[RawTable]:
         register_raw_tables(spark, tables)
     finally:
         spark.stop()
+    return tables
+
+
+def spark_profiles_dir() -> Path:
+    """The folder of the profiles.yml whose `spark` target the runs use: ``OWH_SPARK_PROFILES_DIR``
+    (a cluster of the user's), else the project's own (a local session)."""
+    configured = os.environ.get(SPARK_PROFILES_DIR_ENV, "").strip()
+    if not configured:
+        return DBT_PROJECT_DIR
+    folder = Path(configured).expanduser().resolve()
+    if not (folder / "profiles.yml").is_file():
+        raise FileNotFoundError(
+            f"{SPARK_PROFILES_DIR_ENV}={configured}: no profiles.yml in {folder}; it must define "
+            f"profile outcome_warehouse with a target {SPARK_TARGET!r}"
+        )
+    return folder
+
+
+def spark_available() -> str | None:
+    """None when this environment can run Spark, else what is missing (for an error message)."""
+    import importlib.util
+    import shutil
+
+    missing = [
+        what
+        for what, present in (
+            ("pyspark", importlib.util.find_spec("pyspark") is not None),
+            ("dbt-spark", importlib.util.find_spec("dbt.adapters.spark") is not None),
+            ("java", shutil.which("java") is not None),
+        )
+        if not present
+    ]
+    if not missing:
+        return None
+    return f"{', '.join(missing)} not installed: run `make env-spark`"
+
+
+def dbt_spark_environment(spark_dir: Path) -> dict[str, str]:
+    """The environment a dbt process on the `spark` target runs with for the run folder."""
+    return {
+        SPARK_DIR_ENV: str(Path(spark_dir).resolve()),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def register_through_dbt(spark_dir: Path, statements: list[str]) -> None:
+    """Run `statements` on the profile's `spark` target in one dbt process (``dbt run-operation
+    execute_statements``): the same session settings, metastore or cluster that the build uses."""
+    spark_dir = Path(spark_dir).resolve()
+    completed = subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "run-operation",
+            "execute_statements",
+            "--args",
+            json.dumps({"statements": statements}),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(spark_profiles_dir()),
+            "--target",
+            SPARK_TARGET,
+            "--target-path",
+            str(spark_dir / "target"),
+            "--log-path",
+            str(spark_dir / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **dbt_spark_environment(spark_dir)},
+    )
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-20:])
+        raise RuntimeError(f"registering tables in Spark failed (dbt run-operation):\n{tail}")
+
+
+def share_schema_with_spark(warehouse: Path, spark_dir: Path, schema: str) -> list[RawTable]:
+    """Export the tables of `schema` in the DuckDB file `warehouse` to Parquet under
+    ``spark_dir/<schema>_parquet`` and register them in Spark as external tables
+    `schema.<table>`."""
+    spark_dir = Path(spark_dir).resolve()
+    tables = export_raw_tables(warehouse, spark_dir / f"{schema}_parquet", schema)
+    register_through_dbt(spark_dir, registration_statements(tables, schema))
+    return tables
+
+
+@dataclass(frozen=True)
+class SparkTable:
+    """A table a Spark session stored: its schema, name and folder of Parquet files."""
+
+    schema: str
+    name: str
+    location: Path
+
+
+def spark_tables(spark_dir: Path) -> list[SparkTable]:
+    """Every managed table under ``spark_dir/spark-warehouse`` (``<schema>.db/<table>/``), in
+    schema and name order. External tables (raw, forecast) live elsewhere and are not listed."""
+    root = Path(spark_dir) / SPARK_WAREHOUSE_FOLDER
+    return [
+        SparkTable(
+            schema=schema_dir.name.removesuffix(".db"), name=table_dir.name, location=table_dir
+        )
+        for schema_dir in sorted(root.glob("*.db"))
+        for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir())
+    ]
+
+
+def import_spark_tables(spark_dir: Path, database_file: Path) -> list[SparkTable]:
+    """Copy every table Spark built under ``spark_dir`` into the DuckDB file `database_file`,
+    replacing a table of the same schema and name, in one transaction.
+
+    Spark writes an empty table as a Parquet file with the schema and no rows, so every table
+    folder holds at least one Parquet file; a folder without one is an error naming it.
+    """
+    tables = spark_tables(spark_dir)
+    with connection(database_file, allowed_directories=[Path(spark_dir).resolve()]) as con:
+        con.execute("begin transaction")
+        try:
+            for table in tables:
+                files = sorted(table.location.glob("*.parquet"))
+                if not files:
+                    raise ValueError(
+                        f"Spark table {table.schema}.{table.name}: no Parquet file in "
+                        f"{table.location}"
+                    )
+                con.execute(f"create schema if not exists {quote_identifier(table.schema)}")
+                listed = ", ".join(quote_literal(str(f)) for f in files)
+                con.execute(
+                    f"create or replace table {quote_identifier(table.schema)}."
+                    f"{quote_identifier(table.name)} as select * from read_parquet([{listed}])"
+                )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
     return tables
 
 

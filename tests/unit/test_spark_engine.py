@@ -11,14 +11,23 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
+from pipelines.forecast.tables import Relation, SparkTableStore
+from pipelines.lib import spark_engine
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR
 from pipelines.lib.spark_engine import (
+    SPARK_PROFILES_DIR_ENV,
     RawTable,
+    SparkTable,
     export_raw_tables,
+    import_spark_tables,
     registration_statements,
     session_parameters,
+    spark_profiles_dir,
+    spark_tables,
 )
 
 PROFILES = Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml"
@@ -148,3 +157,117 @@ def test_registered_tables_read_back_in_a_new_spark_session(tmp_path):
         "('T-2', [], None, None)]",
         "2",
     ]
+
+
+def write_spark_table(folder: Path, sql: str) -> None:
+    """A table folder as a Spark session leaves it: Parquet part files and a _SUCCESS marker."""
+    folder.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(f"copy ({sql}) to '{folder / 'part-00000-x.snappy.parquet'}' (format parquet)")
+    (folder / "_SUCCESS").write_text("")
+
+
+def test_spark_tables_lists_the_managed_tables_of_each_schema(tmp_path):
+    warehouse = tmp_path / "spark-warehouse"
+    write_spark_table(warehouse / "marts.db" / "fct_tasks", "select 1 as x")
+    write_spark_table(warehouse / "audit.db" / "assert_x", "select 1 as x")
+    (warehouse / "marts.db" / "stray.txt").write_text("")
+
+    assert spark_tables(tmp_path) == [
+        SparkTable("audit", "assert_x", warehouse / "audit.db" / "assert_x"),
+        SparkTable("marts", "fct_tasks", warehouse / "marts.db" / "fct_tasks"),
+    ]
+
+
+def test_import_copies_spark_tables_into_the_build_file_replacing_older_ones(tmp_path):
+    build_file = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(build_file)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_tasks as select 'stale' as task_key")
+    spark_dir = tmp_path / "spark"
+    warehouse = spark_dir / "spark-warehouse"
+    write_spark_table(
+        warehouse / "marts.db" / "fct_tasks",
+        "select 'jira:A-1' as task_key, timestamp '2026-03-29 01:00:00' as completed_at, "
+        "cast(2.5 as double) as cycle_time_days",
+    )
+    write_spark_table(warehouse / "audit.db" / "assert_x", "select 1 as x where false")
+
+    imported = import_spark_tables(spark_dir, build_file)
+
+    assert [(t.schema, t.name) for t in imported] == [("audit", "assert_x"), ("marts", "fct_tasks")]
+    with duckdb.connect(str(build_file), read_only=True) as con:
+        assert con.execute("select * from marts.fct_tasks").fetchall() == [
+            ("jira:A-1", dt.datetime(2026, 3, 29, 1), 2.5)
+        ]
+        assert con.execute("select count(*) from audit.assert_x").fetchall() == [(0,)]
+
+
+def test_import_names_a_table_folder_without_parquet(tmp_path):
+    build_file = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(build_file)).close()
+    write_spark_table(tmp_path / "spark" / "spark-warehouse" / "marts.db" / "a", "select 1 as x")
+    empty = tmp_path / "spark" / "spark-warehouse" / "marts.db" / "b"
+    empty.mkdir()
+
+    with pytest.raises(ValueError, match=f"Spark table marts.b: no Parquet file in {empty}"):
+        import_spark_tables(tmp_path / "spark", build_file)
+    with duckdb.connect(str(build_file), read_only=True) as con:  # all or nothing
+        assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(0,)]
+
+
+def test_export_with_views_includes_the_views_of_the_schema(tmp_path):
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
+
+    tables = export_raw_tables(warehouse, tmp_path / "parquet", include_views=True)
+
+    assert [t.name for t in tables] == ["kpis", "tasks", "tasks_view"]
+
+
+def test_a_user_profiles_folder_must_hold_a_profiles_file(tmp_path, monkeypatch):
+    monkeypatch.delenv(SPARK_PROFILES_DIR_ENV, raising=False)
+    assert spark_profiles_dir() == DBT_PROJECT_DIR
+    monkeypatch.setenv(SPARK_PROFILES_DIR_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=f"no profiles.yml in {tmp_path}"):
+        spark_profiles_dir()
+    (tmp_path / "profiles.yml").write_text("outcome_warehouse: {}\n")
+    assert spark_profiles_dir() == tmp_path
+
+
+def test_the_spark_store_writes_duckdb_then_registers_the_schema_in_spark(tmp_path, monkeypatch):
+    build_file = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(build_file)).close()
+    registered: list[tuple[Path, list[str]]] = []
+    monkeypatch.setattr(
+        spark_engine,
+        "register_through_dbt",
+        lambda spark_dir, statements: registered.append((spark_dir, statements)),
+    )
+    frame = pd.DataFrame(
+        {"workstream_id": pd.Series(["W-1"], dtype="string"), "days": pd.array([3], "Int64")}
+    )
+    store = SparkTableStore(build_file, tmp_path / "spark")
+
+    store.replace({Relation("forecast", "workstream_forecasts_simulated"): frame})
+
+    location = (
+        tmp_path / "spark" / "forecast_parquet" / "workstream_forecasts_simulated"
+    ).resolve()
+    assert registered == [
+        (
+            (tmp_path / "spark").resolve(),
+            [
+                "create schema if not exists `forecast`",
+                "drop table if exists `forecast`.`workstream_forecasts_simulated`",
+                "create table `forecast`.`workstream_forecasts_simulated` using parquet "
+                f"location '{location}'",
+            ],
+        )
+    ]
+    with duckdb.connect() as con:
+        assert con.execute(f"select * from read_parquet('{location}/*.parquet')").fetchall() == [
+            ("W-1", 3)
+        ]
+    assert store.read(Relation("forecast", "workstream_forecasts_simulated")).to_dict(
+        "records"
+    ) == [{"workstream_id": "W-1", "days": 3}]

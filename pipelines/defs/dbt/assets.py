@@ -16,10 +16,16 @@ dbt tests become asset checks (blocking when their severity is ``error``), and a
 ``dbt build`` fails its step, so nothing downstream (forecast, report, publish) runs. dbt writes
 into the run's build file, never into the serving file. A failed check of a test that stores its
 failing rows carries its first rows (``pipelines.defs.checks``).
+
+On Spark (``owh run --engine spark``, docs/spark.md) the same two builds run on the profile's
+`spark` target in the run's own Spark folder: the first one starts by exporting the raw tables to
+Parquet and registering them in Spark, and each one ends by copying the tables Spark built into
+the run's DuckDB build file, so that failing rows, the forecast, the report and the publish step
+read them there exactly as after a DuckDB build.
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +48,14 @@ from pipelines.lib.dbt_project import (
     dbt_environment,
     dbt_threads,
     ensure_manifest,
+)
+from pipelines.lib.spark_engine import (
+    RAW_SCHEMA,
+    SPARK_TARGET,
+    dbt_spark_environment,
+    import_spark_tables,
+    share_schema_with_spark,
+    spark_profiles_dir,
 )
 
 dbt_project = DbtProject(
@@ -71,32 +85,82 @@ FORECAST_SOURCE = "forecast"
 AFTER_FORECASTS = f"source:{FORECAST_SOURCE}+"
 
 
+# The build's arguments: every resource type but unit tests. Unit tests check the SQL, not the
+# data: they run with the test suite (`make test`, `make test-spark`), where the SQL changes, not
+# in every nightly build.
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+
+
 def build_project(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    *,
+    shares_raw: bool = False,
 ) -> Iterator[Any]:
     """``dbt build`` of the definition's selection (or the run's subset of it) into the run's
-    build file, on the run's as_of date."""
+    build file, on the run's as_of date; on Spark, ``shares_raw`` first makes the raw tables of
+    the build file readable by Spark."""
     build_file = warehouse.build_file(context)
     if not build_file.exists():
         raise dg.Failure(
             f"build file {build_file} does not exist: the ingest assets of this run did not run"
         )
+    if warehouse.on_spark:
+        yield from build_project_on_spark(context, warehouse, build_file, shares_raw=shares_raw)
+        return
     # dbt's process takes the environment when it starts; HOME names its build file (see
     # build_environment), so it is set only while the process starts, not while its events stream
     with dbt_environment(**build_environment(build_file, run_as_of(context))):
-        # Unit tests check the SQL, not the data: they run with the test suite (`make test`),
-        # where the SQL changes, not in every nightly build.
-        invocation = dbt.cli(
-            [
-                "build",
-                "--exclude-resource-type",
-                "unit_test",
-                "--threads",
-                str(dbt_threads()),
-            ],
-            context=context,
-        )
+        invocation = dbt.cli([*BUILD_ARGS, "--threads", str(dbt_threads())], context=context)
     yield from attach_failing_rows(invocation.stream(), build_file, invocation.manifest)
+
+
+def build_project_on_spark(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    build_file: Path,
+    *,
+    shares_raw: bool,
+) -> Iterator[Any]:
+    """The same build on the `spark` target, in the run's Spark folder; the tables Spark built are
+    copied into the build file when dbt ends, whether or not it failed, before the failed checks
+    read their stored rows from it."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    spark_dir = warehouse.spark_dir(context)
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    if shares_raw:
+        tables = share_schema_with_spark(build_file, spark_dir, RAW_SCHEMA)
+        context.log.info(f"registered {len(tables)} raw tables in Spark ({spark_dir})")
+    spark_dbt = DbtCliResource(
+        project_dir=dbt_project,
+        dbt_executable=DBT_EXECUTABLE,
+        profiles_dir=str(spark_profiles_dir()),
+        target=SPARK_TARGET,
+    )
+    environment = {**dbt_spark_environment(spark_dir), "OWH_AS_OF": run_as_of(context).isoformat()}
+    with dbt_environment(**environment):
+        # one thread: a local session is one JVM whose statements queue on the driver anyway
+        invocation = spark_dbt.cli([*BUILD_ARGS, "--threads", "1"], context=context)
+
+    def events_then_import() -> Iterator[Any]:
+        reported: set[dg.AssetCheckKey] = set()
+        try:
+            for event in invocation.stream():
+                if isinstance(event, dg.AssetCheckResult):
+                    reported.add(dg.AssetCheckKey(event.asset_key, event.check_name))
+                yield event
+        except DagsterDbtCliRuntimeError:
+            import_spark_tables(spark_dir, build_file)
+            raise
+        imported = import_spark_tables(spark_dir, build_file)
+        context.log.info(f"copied {len(imported)} Spark tables into {build_file}")
+        unreported = missing_check_results(context.selected_asset_check_keys, reported)
+        if unreported:
+            raise dg.Failure(unreported)
+
+    yield from attach_failing_rows(events_then_import(), build_file, invocation.manifest)
 
 
 @dbt_assets(
@@ -110,7 +174,7 @@ def outcome_warehouse_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """Every seed, model and test that does not read the forecast source."""
-    yield from build_project(context, dbt, warehouse)
+    yield from build_project(context, dbt, warehouse, shares_raw=True)
 
 
 @dbt_assets(
@@ -125,6 +189,20 @@ def outcome_warehouse_dbt_after_forecasts(
 ) -> Iterator[Any]:
     """The models downstream of the forecast source, their tests and the source's own tests."""
     yield from build_project(context, dbt, warehouse)
+
+
+def missing_check_results(
+    selected: Iterable[dg.AssetCheckKey], reported: set[dg.AssetCheckKey]
+) -> str | None:
+    """What to fail with when a dbt build that succeeded reported no result for some of the
+    selected checks (None when every check reported), so that no blocking check passes unseen:
+    on Spark the JVM shares the dbt process's stdout, where dbt's JSON events are read."""
+    missing = sorted(key.to_user_string() for key in set(selected) - reported)
+    if not missing:
+        return None
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    shown = ", ".join(missing[:10]) + more
+    return f"dbt reported no result for {len(missing)} checks: {shown}"
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -27,7 +27,7 @@ from pipelines.defs.dbt.assets import FORECAST_SOURCE, translator
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, run_as_of
 from pipelines.forecast.delivery import SimulationSettings
 from pipelines.forecast.run import ForecastRelations, run_forecasts
-from pipelines.forecast.tables import DuckDBTableStore, Relation
+from pipelines.forecast.tables import DuckDBTableStore, Relation, SparkTableStore, TableStore
 from pipelines.lib.dbt_project import ensure_manifest
 
 WORKSTREAM_FORECASTS_TABLE = "workstream_forecasts_simulated"
@@ -197,7 +197,7 @@ def build_forecast_assets(manifest_path: Path) -> dg.AssetsDefinition:
             "Monte Carlo delivery forecasts per workstream and per outcome, and how many tasks "
             "each workstream completes by given days (pipelines.forecast), "
             "from the counts dbt built, written back into the run's build file as dbt source "
-            "'forecast'."
+            "'forecast' (and registered in Spark when dbt builds there)."
         ),
     )
     def delivery_forecasts(
@@ -208,7 +208,12 @@ def build_forecast_assets(manifest_path: Path) -> dg.AssetsDefinition:
             raise dg.Failure(
                 f"build file {build_file} does not exist: the dbt models of this run did not run"
             )
-        tables = run_forecasts(DuckDBTableStore(build_file), plan.relations, plan.settings)
+        store: TableStore = (
+            SparkTableStore(build_file, warehouse.spark_dir(context))
+            if warehouse.on_spark
+            else DuckDBTableStore(build_file)
+        )
+        tables = run_forecasts(store, plan.relations, plan.settings)
         common = {
             "as_of": dg.MetadataValue.text(run_as_of(context).isoformat()),
             "simulation_seed": plan.settings.seed,

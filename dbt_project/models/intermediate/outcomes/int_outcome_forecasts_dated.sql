@@ -61,7 +61,7 @@ final as (
 
         -- target
         outcomes.target_on,
-        {{ dbt.datediff('as_of.as_of_date', 'outcomes.target_on', 'day') }} as days_to_target,
+        cast({{ dbt.datediff('as_of.as_of_date', 'outcomes.target_on', 'day') }} as bigint) as days_to_target,
         forecasts.probability_done_by_target,
 
         -- simulation (null for an outcome no workstream serves: nothing was simulated)
