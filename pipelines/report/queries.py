@@ -49,6 +49,7 @@ WEEKLY_FLOW_COLUMNS = (
     "throughput",
     "cycle_time_p50_days",
     "cycle_time_p85_days",
+    "flow_efficiency",
 )
 DAILY_WIP_COLUMNS = ("flow_date", "team", "wip")
 OUTCOME_COLUMNS = (
@@ -260,7 +261,8 @@ def has_tasks(marts: MartReader) -> bool:
 
 
 def weekly_flow(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
-    """Throughput and cycle-time percentiles per team for the 26 weeks up to ``data_end``."""
+    """Throughput, cycle-time percentiles and flow efficiency per team for the 26 weeks up to
+    ``data_end``."""
     return marts.frame(
         f"""
         select
@@ -268,7 +270,8 @@ def weekly_flow(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
             coalesce(team, '{NO_TEAM}') as team,
             throughput,
             cycle_time_p50_days,
-            cycle_time_p85_days
+            cycle_time_p85_days,
+            flow_efficiency
         from marts.mart_flow_weekly
         where week_start >= ? and week_start <= ?
         order by team, week_start
@@ -867,27 +870,6 @@ def finished_tasks(marts: MartReader, first_day: dt.date, last_day: dt.date) -> 
         FINISHED_TASK_COLUMNS,
         (first_day, last_day + dt.timedelta(days=1)),
         reads=("fct_tasks",),
-    )
-
-
-WEEKLY_EFFICIENCY_COLUMNS = ("week_start", "team", "flow_efficiency")
-
-
-def weekly_flow_efficiency(marts: MartReader, period: ReportPeriod) -> pd.DataFrame:
-    """Flow efficiency per team per week for the 26 weeks up to ``data_end``."""
-    return marts.frame(
-        f"""
-        select
-            strftime(week_start, '%Y-%m-%d') as week_start,
-            coalesce(team, '{NO_TEAM}') as team,
-            flow_efficiency
-        from marts.mart_flow_weekly
-        where week_start >= ? and week_start <= ?
-        order by team, week_start
-        """,
-        WEEKLY_EFFICIENCY_COLUMNS,
-        (period.trend_first_week, period.data_end),
-        reads=("mart_flow_weekly",),
     )
 
 

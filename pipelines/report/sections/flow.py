@@ -28,7 +28,6 @@ from pipelines.report.queries import (
     records,
     trailing_cycle_time_percentiles,
     weekly_flow,
-    weekly_flow_efficiency,
     weekly_trailing_cycle_time,
 )
 from pipelines.report.sections.gaps import no_flow_sentence
@@ -236,7 +235,7 @@ def flow_efficiency_section(context: ReportContext) -> Section:
         "queues, blocked). Low and falling means work spends its time waiting, not being "
         "worked on; gaps are weeks without completions."
     )
-    weekly = weekly_flow_efficiency(context.marts, context.period)
+    weekly = weekly_flow(context.marts, context.period)
     if not weekly["flow_efficiency"].notna().any():
         return Section("flow-efficiency", title, how_to_read, notice(no_flow_sentence(context)))
     series = {
