@@ -110,3 +110,7 @@ def test_a_broken_join_fails_owh_run_by_name_and_nothing_is_published(
     assert failed == [RELATIONSHIPS_CHECK]
     assert "| jira:GHOST-1 |" in result.output
     assert digests(copy) == before
+    # dbt's log of the failed build stays with the failed build, not in the dbt project
+    (build,) = (copy / "build").iterdir()
+    log = (build / "dbt" / "outcome_warehouse_dbt" / "dbt.log").read_text()
+    assert f"FAIL 1 {RELATIONSHIPS_CHECK.split(':', 1)[1]}" in log

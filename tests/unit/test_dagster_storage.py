@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines.lib import dagster_storage
 from pipelines.lib.dagster_storage import EventLogStorage, OutcomeSqliteStorage
@@ -69,17 +70,42 @@ def test_a_run_is_recorded_whole_and_its_databases_stay_open(instance):
     ]
     assert (len(planned), len(evaluated)) == (1, 1)
     assert instance.get_latest_materialization_event(dg.AssetKey("numbers")).run_id == result.run_id
-    # the run's shard and the index: closing a write's connection did not checkpoint them
-    assert set(instance.event_log_storage._kept_open) == {result.run_id, "index"}
+    # the run's shard and the index keep their engine, and its connection: closing a write's
+    # connection did not checkpoint them, and their compiled statements are reused
+    engines = instance.event_log_storage._engines
+    assert set(engines) == {result.run_id, "index"}
+    assert all(engine.pool.checkedin() == 1 for engine in engines.values())
+    index = engines["index"]
+    with instance.event_log_storage.index_connection() as conn:
+        assert conn.engine is index
+    # an event like one stored before compiles no statement again
+    instance.report_runless_asset_event(dg.AssetMaterialization("numbers"))
+    compiled = set(index._compiled_cache)
+    instance.report_runless_asset_event(dg.AssetMaterialization("numbers"))
+    assert set(index._compiled_cache) == compiled
 
 
 def test_it_keeps_a_bounded_number_of_databases_open(instance, monkeypatch):
     monkeypatch.setattr(dagster_storage, "KEPT_OPEN", 2)
     runs = [dg.materialize([numbers], instance=instance).run_id for _ in range(3)]
 
-    kept = instance.event_log_storage._kept_open
+    kept = instance.event_log_storage._engines
     assert set(kept) == {"index", runs[-1]}
     assert all(instance.all_logs(run_id) for run_id in runs)
 
     instance.event_log_storage.dispose()
     assert not kept
+
+
+def test_a_table_found_once_is_not_looked_up_again(instance, monkeypatch):
+    storage = instance.event_log_storage
+    assert storage.supports_asset_checks
+    looked_up = []
+    monkeypatch.setattr(
+        SqliteEventLogStorage, "has_table", lambda self, name: looked_up.append(name) or False
+    )
+    assert storage.supports_asset_checks
+    assert not storage.has_table("no_such_table")
+    assert not storage.has_table("no_such_table")
+    # a missing table is asked again each time: it may be created by a migration
+    assert looked_up == ["no_such_table", "no_such_table"]

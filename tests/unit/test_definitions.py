@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib.metadata import version
 
 import dagster as dg
+import dagster_dbt.core.resource as dagster_dbt_resource
 import pytest
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.definitions import defs
 from pipelines.defs.dbt.assets import (
+    ProjectDbtCliResource,
     dbt_project,
     outcome_warehouse_dbt,
     outcome_warehouse_dbt_after_forecasts,
@@ -275,3 +278,20 @@ def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path):
         )
         assert isinstance(changed, dg.RunRequest)
         assert changed.run_key != cursor
+
+
+def test_the_dbt_resource_starts_dbt_without_asking_its_version_or_opening_an_adapter(
+    monkeypatch,
+):
+    """dagster-dbt ran ``dbt --version`` and opened a dbt adapter in the Dagster process before
+    every build; the project's resource takes the version from the installed package and opens
+    no adapter (it fetches no row counts or column metadata)."""
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_process)
+    resource = defs.resources["dbt"]
+    assert isinstance(resource, ProjectDbtCliResource)
+    assert str(resource._cli_version) == version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
