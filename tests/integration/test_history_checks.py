@@ -9,11 +9,13 @@ transitions, HAND-2 with four, HAND-3 with none, all in project PAY) gives known
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from pipelines.lib.dbt_project import ensure_manifest
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.failing_rows import read_failing_rows
 
@@ -405,3 +407,42 @@ def test_a_cut_short_history_whose_status_differs_gets_one_inferred_transition(w
     )
     assert result.returncode == 1
     assert "FAIL 1 assert_task_status_matches_last_transition" in " ".join(result.stdout.split())
+
+
+def test_a_null_fails_the_models_not_null_test_naming_each_null_column(warehouse_copy):
+    """One ``columns_are_not_null`` test per model stands for a ``not_null`` test per column:
+    it fails on a null in any of its columns, and each failing row names its null columns."""
+    with connection(warehouse_copy) as con:
+        for row in [
+            ("jira", "HAND-1", "2026-10-03", None, "Done", 7, "jira", HAND_FILE, 14),
+            ("jira", "HAND-2", None, None, "Done", 8, "jira", HAND_FILE, 15),
+        ]:
+            con.execute(INSERT_TRANSITION, list(row))
+
+    manifest = json.loads(ensure_manifest().read_text())
+    ((name, table),) = [
+        (node["name"], node["alias"])
+        for node in manifest["nodes"].values()
+        if node.get("test_metadata", {}).get("name") == "columns_are_not_null"
+        and node["attached_node"] == "model.outcome_warehouse.stg_tracker__task_status_changes"
+    ]
+    result = run_dbt(
+        warehouse_copy,
+        "build",
+        "--select",
+        f"stg_tracker__task_status_changes {name}",
+        "--indirect-selection",
+        "empty",
+        "--store-failures",
+    )
+
+    assert result.returncode == 1, result.stdout
+    assert f"FAIL 2 {name}" in result.stdout
+    with connection(warehouse_copy, read_only=True) as con:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [table]
+        ).fetchone()
+        rows = con.execute(
+            f'select task_id, null_columns from "{schema}"."{table}" order by task_id'
+        ).fetchall()
+    assert rows == [("HAND-1", "to_status"), ("HAND-2", "to_status, changed_at")]

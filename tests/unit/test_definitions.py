@@ -200,7 +200,7 @@ def test_every_dbt_node_is_built_by_exactly_one_dbt_step():
             n.startswith("source.outcome_warehouse.forecast.") for n in test["depends_on"]["nodes"]
         )
     ]
-    assert len(on_forecasts) == len(source_tests) == 37
+    assert len(on_forecasts) == len(source_tests) == 15
     assert all(after.get_spec_for_check_key(key).blocking for key in on_forecasts)
     assert {key.to_user_string() for key in after.keys} == {
         "intermediate/int_outcome_forecasts_dated",

@@ -1,6 +1,6 @@
 {#- The one row of a threshold seed (`threshold_name`, `threshold_value`, one row per threshold):
     each threshold of `thresholds`, a list of (name, type) pairs, becomes a column of that name
-    and type. A threshold missing from the seed is null, for the not_null tests to catch. -#}
+    and type. A threshold missing from the seed is null, for the not-null tests to catch. -#}
 {% macro pivot_thresholds(relation, thresholds) %}
     select
         {%- for name, type in thresholds %}

@@ -1,7 +1,7 @@
 -- One row per status name seen on a task or a transition, per source and project, with the
 -- `status_categories` seed row that maps it. Names match ignoring case and surrounding spaces;
 -- among matching rows the most specific wins (source and project, then project, then source,
--- then any). A status no row matches keeps a null category, and the not_null test on it fails
+-- then any). A status no row matches keeps a null category, and the not-null test of the model fails
 -- the build: an unmapped status is never counted as anything.
 with
 

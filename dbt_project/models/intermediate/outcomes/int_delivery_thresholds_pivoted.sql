@@ -1,7 +1,7 @@
 -- One row (grain: the whole table): the thresholds of the delivery rules of the
 -- delivery_thresholds seed, one typed column each, so that every rule reads the same value of
 -- the same type. Shares and tolerances are doubles, a number of days an integer. A threshold
--- missing from the seed is null here (the not_null tests and
+-- missing from the seed is null here (the not-null tests and
 -- assert_delivery_thresholds_are_complete fail the build).
 with
 

@@ -324,7 +324,7 @@ judged as (
         -- values are compared rounded to 6 decimals, so a value exactly on a threshold keeps the
         -- better colour whatever binary floating point does to it (0.35 - 0.5 is
         -- -0.15000000000000002). A measure without a threshold row has no colour at all: the
-        -- not_null test on rag then fails the build instead of showing it as no_data.
+        -- not-null test on rag then fails the build instead of showing it as no_data.
         case
             when threshold_metric is null then null
             when value is null then 'no_data'
