@@ -11,7 +11,8 @@ default ``synchronous=FULL``. So every event
 - compiles its INSERT again: SQLAlchemy caches compiled statements per engine, and the engine
   lives for one event.
 
-On two cores that cost a third of the demo's run, in the process that also reads dbt's events.
+On the 12,000-task demo the process spent about 11 s of a 39 s run storing events, on the same two
+cores dbt builds on, in the process that also reads dbt's events.
 
 ``OutcomeSqliteStorage`` is Dagster's own SQLite storage with one difference in its event log:
 it keeps one engine per database for the ``KEPT_OPEN`` databases it wrote most recently, whose
@@ -99,9 +100,9 @@ class EventLogStorage(SqliteEventLogStorage):
         return engine
 
     def has_table(self, table_name: str) -> bool:
-        # Dagster asks before every check result and many reads, each time on a new engine; a
-        # table of the index, once there, stays (a wipe empties tables, it does not drop them)
-        # (some callers ask while they hold an index connection: no lock is taken here)
+        # Dagster asks before every check result and many reads, each time on a new engine. A
+        # table of the index, once there, stays (a wipe empties tables, it does not drop them).
+        # Some callers ask while they hold an index connection, so no lock is taken here.
         if table_name in self._index_tables:
             return True
         found = super().has_table(table_name)
