@@ -5,10 +5,13 @@ Thin: every command calls the functions that Dagster runs.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -637,5 +640,33 @@ def ui(
     raise typer.Exit(subprocess.call(command))
 
 
+def main() -> None:
+    """The ``owh`` command: the command line, then a quick exit.
+
+    After ``owh run``, tearing the interpreter down (freeing some 600,000 objects: Dagster's
+    definitions, dbt's manifest, the report's frames) took about 2 s of a 33 s demo run. When the
+    command has returned, its files are closed and its work is done, so the process ends without
+    that teardown: it waits for any thread still running, runs the exit handlers and flushes its
+    output, as a normal exit would, and then leaves at once with the command's exit status.
+    """
+    try:
+        app()
+    except SystemExit as exc:
+        status = exc.code
+    else:
+        status = 0
+    if isinstance(status, str):  # sys.exit("message"): printed, exit status 1
+        print(status, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status or 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()
