@@ -39,9 +39,9 @@ from pathlib import Path
 
 from pipelines.demo import generate_demo
 from pipelines.lib.dbt_project import (
-    DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     build_environment,
+    dbt_command,
     reuse_parse,
 )
 from pipelines.lib.duckdb_connection import connection
@@ -132,23 +132,16 @@ def run_dbt_build(database: Path, scratch: Path, threads: int) -> DbtBuild:
     target = scratch / "target"
     shutil.rmtree(target, ignore_errors=True)
     output_file = scratch / "dbt_build.log"
-    command = [
-        DBT_EXECUTABLE,
+    command = dbt_command(
         "build",
         "--exclude-resource-type",
         "unit_test",
         "--no-use-colors",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(scratch / "logs"),
         "--threads",
         str(threads),
-    ]
+        target_path=target,
+        log_path=scratch / "logs",
+    )
     reuse_parse(target)
     env = {
         **os.environ,

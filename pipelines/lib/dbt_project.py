@@ -47,6 +47,26 @@ def dbt_threads() -> int:
     return int(configured)
 
 
+def dbt_command(
+    *args: str, target_path: Path, log_path: Path, profiles_dir: Path = DBT_PROJECT_DIR
+) -> list[str]:
+    """``dbt <args>`` on the project, with the profiles of ``profiles_dir``, its artifacts in
+    ``target_path`` and its log in ``log_path``: the command line of every dbt process the
+    project starts itself (dagster-dbt starts the nightly's builds)."""
+    return [
+        DBT_EXECUTABLE,
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
+
+
 def manifest_path(project_dir: Path = DBT_PROJECT_DIR, target_path: Path = DBT_TARGET_PATH) -> Path:
     return project_dir / target_path / "manifest.json"
 

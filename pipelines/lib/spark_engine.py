@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, dbt_command
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.sql import quote_identifier, quote_literal
 
@@ -207,23 +207,17 @@ def register_through_dbt(spark_dir: Path, statements: list[str]) -> None:
     execute_statements``): the same session settings, metastore or cluster that the build uses."""
     spark_dir = Path(spark_dir).resolve()
     completed = subprocess.run(
-        [
-            DBT_EXECUTABLE,
+        dbt_command(
             "run-operation",
             "execute_statements",
             "--args",
             json.dumps({"statements": statements}),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(spark_profiles_dir()),
             "--target",
             SPARK_TARGET,
-            "--target-path",
-            str(spark_dir / "target"),
-            "--log-path",
-            str(spark_dir / "logs"),
-        ],
+            target_path=spark_dir / "target",
+            log_path=spark_dir / "logs",
+            profiles_dir=spark_profiles_dir(),
+        ),
         capture_output=True,
         text=True,
         env={**os.environ, **dbt_spark_environment(spark_dir)},

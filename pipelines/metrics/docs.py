@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from pipelines.lib.dbt_project import (
-    DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     build_environment,
+    dbt_command,
     reuse_parse,
 )
 from pipelines.lib.layout import WarehouseLayout
@@ -47,20 +47,13 @@ def generate_docs(warehouse_dir: Path, target_dir: Path = DEFAULT_TARGET) -> Pat
     reuse_parse(target_dir)
     try:
         generated = subprocess.run(
-            [
-                DBT_EXECUTABLE,
+            dbt_command(
                 "docs",
                 "generate",
                 "--static",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(target_dir),
-                "--log-path",
-                str(target_dir / "logs"),
-            ],
+                target_path=target_dir,
+                log_path=target_dir / "logs",
+            ),
             capture_output=True,
             text=True,
             env={

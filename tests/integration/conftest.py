@@ -14,9 +14,8 @@ import yaml
 
 from pipelines.demo.generator import generate_demo
 from pipelines.lib.dbt_project import (
-    DBT_EXECUTABLE,
-    DBT_PROJECT_DIR,
     build_environment,
+    dbt_command,
     reuse_parse,
 )
 from pipelines.lib.layout import WarehouseLayout
@@ -134,18 +133,7 @@ def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
     work = database_file.parent.parent
     reuse_parse(work / "target")
     return subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
+        dbt_command(*args, target_path=work / "target", log_path=work / "logs"),
         capture_output=True,
         text=True,
         env={

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.lib.dbt_project import dbt_command
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.spark_engine import (
@@ -263,22 +263,15 @@ def test_every_dbt_unit_test_passes_on_spark(edge_runs, tmp_path):
     register_through_dbt(spark_dir, statements)
 
     completed = subprocess.run(
-        [
-            DBT_EXECUTABLE,
+        dbt_command(
             "test",
             "--select",
             "test_type:unit",
             "--target",
             SPARK_TARGET,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(spark_dir / "target"),
-            "--log-path",
-            str(spark_dir / "logs"),
-        ],
+            target_path=spark_dir / "target",
+            log_path=spark_dir / "logs",
+        ),
         capture_output=True,
         text=True,
         env={**os.environ, **dbt_spark_environment(spark_dir), "OWH_AS_OF": DEMO_END.isoformat()},

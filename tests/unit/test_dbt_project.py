@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from pipelines.lib import dbt_project
-from pipelines.lib.dbt_project import dbt_threads, ensure_manifest
+from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    dbt_command,
+    dbt_threads,
+    ensure_manifest,
+)
 
 
 @pytest.fixture
@@ -87,3 +93,25 @@ def test_dbt_builds_with_the_cores_it_may_use_unless_told(monkeypatch):
         monkeypatch.setenv("OWH_DBT_THREADS", wrong)
         with pytest.raises(ValueError, match=f"OWH_DBT_THREADS must be .* got '{wrong}'"):
             dbt_threads()
+
+
+def test_dbt_command_names_the_project_profiles_target_and_log(tmp_path):
+    assert dbt_command(
+        "test", "--select", "x", target_path=tmp_path / "t", log_path=tmp_path / "l"
+    ) == [
+        DBT_EXECUTABLE,
+        "test",
+        "--select",
+        "x",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(tmp_path / "t"),
+        "--log-path",
+        str(tmp_path / "l"),
+    ]
+    profiles = tmp_path / "profiles"
+    command = dbt_command("ls", target_path=tmp_path, log_path=tmp_path, profiles_dir=profiles)
+    assert command[command.index("--profiles-dir") + 1] == str(profiles)

@@ -113,7 +113,7 @@ AFTER_FORECASTS = f"source:{FORECAST_SOURCE}+"
 # data: they run with the test suite (`make test`, `make test-spark`), where the SQL changes, not
 # in every nightly build. The log file (dbt.log in the build's target folder) keeps what dbt
 # prints, in text: at dbt's default, debug, it also logged every statement as JSON, 25 MB a
-# build and a seventh of its time; the events Dagster shows come from dbt's output, not the file.
+# build and a tenth of its time; the events Dagster shows come from dbt's output, not the file.
 BUILD_ARGS = (
     "build",
     "--exclude-resource-type",
