@@ -231,10 +231,26 @@ def share_schema_with_spark(warehouse: Path, spark_dir: Path, schema: str) -> li
     """Export the tables of `schema` in the DuckDB file `warehouse` to Parquet under
     ``spark_dir/<schema>_parquet`` and register them in Spark as external tables
     `schema.<table>`."""
+    return share_schemas_with_spark(warehouse, spark_dir, (schema,))[schema]
+
+
+def share_schemas_with_spark(
+    warehouse: Path, spark_dir: Path, schemas: tuple[str, ...]
+) -> dict[str, list[RawTable]]:
+    """``share_schema_with_spark`` for several schemas, registered in one Spark session (each
+    session starts a JVM)."""
     spark_dir = Path(spark_dir).resolve()
-    tables = export_raw_tables(warehouse, spark_dir / f"{schema}_parquet", schema)
-    register_through_dbt(spark_dir, registration_statements(tables, schema))
-    return tables
+    shared = {
+        schema: export_raw_tables(warehouse, spark_dir / f"{schema}_parquet", schema)
+        for schema in schemas
+    }
+    statements = [
+        statement
+        for schema, tables in shared.items()
+        for statement in registration_statements(tables, schema)
+    ]
+    register_through_dbt(spark_dir, statements)
+    return shared
 
 
 @dataclass(frozen=True)
