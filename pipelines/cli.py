@@ -54,6 +54,17 @@ FullRefreshOption = Annotated[
         ),
     ),
 ]
+RunFullRefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-refresh",
+        help=(
+            "Parse every landing file again and build every dbt model from nothing; by default "
+            "the raw rows of the files unchanged since the published warehouse was built are "
+            "reused from it, and the task history models rebuild only the tasks that changed."
+        ),
+    ),
+]
 
 
 class Engine(StrEnum):
@@ -204,13 +215,15 @@ def run_command(
     landing: LandingOption = DEFAULT_LANDING,
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     as_of: AsOfOption = None,
-    full_refresh: FullRefreshOption = False,
+    full_refresh: RunFullRefreshOption = False,
     engine: EngineOption = Engine.duckdb,
 ) -> None:
     """Extract → ingest → dbt build with tests → report → publish, on a fresh build file.
 
     Ingestion parses only the landing files that are new or changed since the published
-    warehouse was built, and reuses the raw rows of the others; --full-refresh parses them all.
+    warehouse was built, and reuses the raw rows of the others; the task history models start
+    from the published tables and rebuild only the tasks whose landed rows changed.
+    --full-refresh parses every file and builds every model from nothing.
 
     Needs OWH_PSEUDONYM_KEY in the environment: only `owh demo` uses the public demo key, whatever
     files a landing folder holds.

@@ -111,8 +111,10 @@ def run_nightly(
     """Execute the nightly job once; ``on_event(kind, text)`` is called as steps start and end.
 
     ``full_refresh`` parses every landing file again instead of reusing the raw rows of the files
-    unchanged since the published build. ``engine`` is where dbt builds: ``duckdb``, or
-    ``spark`` (the profile's `spark` target; raises when Spark is not installed)."""
+    unchanged since the published build, and builds every dbt model from nothing instead of
+    starting the incremental ones from the published build. ``engine`` is where dbt builds:
+    ``duckdb``, or ``spark`` (the profile's `spark` target; raises when Spark is not
+    installed)."""
     configure_environment(landing_dir, warehouse_dir)
     if engine == "spark":
         from pipelines.lib.spark_engine import spark_available

@@ -43,6 +43,7 @@ from packaging import version
 
 from pipelines.defs.checks import attach_failing_rows
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id, run_as_of
+from pipelines.lib.carry_over import PREVIOUS_BUILD_SCHEMA, ensure_build_state, project_code
 from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -57,7 +58,7 @@ from pipelines.lib.spark_engine import (
     SPARK_TARGET,
     dbt_spark_environment,
     import_spark_tables,
-    share_schema_with_spark,
+    share_schemas_with_spark,
     spark_profiles_dir,
 )
 
@@ -126,23 +127,40 @@ BUILD_ARGS = (
 )
 
 
+def start_build(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build_file: Path
+) -> None:
+    """Before the first ``dbt build``: say whether the build file started from the published
+    build's incremental tables (``pipelines.lib.carry_over``, done by the first ingest step)."""
+    manifest, fingerprint = project_code()
+    carry = ensure_build_state(build_file, manifest, fingerprint=fingerprint)
+    if carry.carried:
+        names = ", ".join(str(relation) for relation in carry.carried)
+        context.log.info(f"incremental build: started from the published {names}")
+    else:
+        context.log.info(f"full build of every model: {carry.reason}")
+
+
 def build_project(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     *,
-    shares_raw: bool = False,
+    first: bool = False,
 ) -> Iterator[Any]:
     """``dbt build`` of the definition's selection (or the run's subset of it) into the run's
-    build file, on the run's as_of date; on Spark, ``shares_raw`` first makes the raw tables of
-    the build file readable by Spark."""
+    build file, on the run's as_of date. The ``first`` build of a run starts the build file from
+    the published build (``start_build``); on Spark it also makes the raw tables of the build
+    file readable by Spark."""
     build_file = warehouse.build_file(context)
     if not build_file.exists():
         raise dg.Failure(
             f"build file {build_file} does not exist: the ingest assets of this run did not run"
         )
+    if first:
+        start_build(context, warehouse, build_file)
     if warehouse.on_spark:
-        yield from build_project_on_spark(context, warehouse, build_file, shares_raw=shares_raw)
+        yield from build_project_on_spark(context, warehouse, build_file, shares_raw=first)
         return
     # dbt's process takes the environment when it starts; HOME names its build file (see
     # build_environment), so it is set only while the process starts, not while its events stream
@@ -177,8 +195,11 @@ def build_project_on_spark(
     spark_dir = warehouse.spark_dir(context)
     spark_dir.mkdir(parents=True, exist_ok=True)
     if shares_raw:
-        tables = share_schema_with_spark(build_file, spark_dir, RAW_SCHEMA)
-        context.log.info(f"registered {len(tables)} raw tables in Spark ({spark_dir})")
+        shared = share_schemas_with_spark(
+            build_file, spark_dir, (RAW_SCHEMA, PREVIOUS_BUILD_SCHEMA)
+        )
+        for schema, tables in shared.items():
+            context.log.info(f"registered {len(tables)} {schema} tables in Spark ({spark_dir})")
     spark_dbt = ProjectDbtCliResource(
         project_dir=dbt_project,
         dbt_executable=DBT_EXECUTABLE,
@@ -221,10 +242,12 @@ def build_project_on_spark(
     pool=WRITER_POOL,
 )
 def outcome_warehouse_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
 ) -> Iterator[Any]:
     """Every seed, model and test that does not read the forecast source."""
-    yield from build_project(context, dbt, warehouse, shares_raw=True)
+    yield from build_project(context, dbt, warehouse, first=True)
 
 
 @dbt_assets(

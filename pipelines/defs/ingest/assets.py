@@ -6,11 +6,14 @@ every file in ``raw.load_log`` (rows read = loaded + quarantined).
 
 Incremental: each attaches the published warehouse read-only and reuses the rows of every file
 unchanged since it was built; only new and changed files are parsed (``pipelines.sources.ingest``).
-``full_refresh`` in an asset's config (``owh run --full-refresh``) parses every file again.
+The first of them creates the run's build file, holding the published build's incremental dbt
+tables when it may (``pipelines.lib.carry_over``). ``full_refresh`` in an asset's config
+(``owh run --full-refresh``) parses every file again and starts the build file empty.
 """
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -23,6 +26,7 @@ from pipelines.defs.resources import (
     tag_run_with_warehouse,
 )
 from pipelines.extract.sources import SOURCES
+from pipelines.lib.carry_over import project_code, start_build_file
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.raw_schema import DEFINITION_TABLES, IMPACT_TABLES, TABLES, TASK_TABLES
 from pipelines.sources.ingest import (
@@ -46,7 +50,8 @@ class IngestConfig(dg.Config):
         default=False,
         description=(
             "Parse every landing file again instead of reusing the rows of the files unchanged "
-            "since the published build."
+            "since the published build, and start the build file from nothing instead of from "
+            "the published build's incremental dbt tables (set on every ingest asset alike)."
         ),
     )
 
@@ -83,8 +88,8 @@ def _materialize(
 ) -> Iterator[dg.MaterializeResult]:
     tag_run_with_warehouse(context, warehouse)
     build_file = warehouse.build_file(context)
-    build_file.parent.mkdir(parents=True, exist_ok=True)
     serving_file = warehouse.layout.serving_file
+    start_build(context, warehouse, config, build_file)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with (
         connection(
@@ -122,6 +127,38 @@ def _materialize(
                 FULL_RELOAD_REASON: dg.MetadataValue.text(result.full_reload_reason or ""),
             },
         )
+
+
+def start_build(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    config: IngestConfig,
+    build_file: Path,
+) -> None:
+    """The first ingest of a run creates its build file, from the published build's incremental
+    dbt tables when it may (``pipelines.lib.carry_over``); the others find it."""
+    if build_file.exists():
+        return
+    refused = None
+    if config.full_refresh:
+        refused = "a full refresh was asked for"
+    elif warehouse.on_spark:
+        refused = "Spark builds every model in full"
+    manifest, fingerprint = project_code()
+    carry = start_build_file(
+        build_file,
+        warehouse.layout.serving_file,
+        manifest,
+        fingerprint=fingerprint,
+        refused=refused,
+    )
+    if carry.carried:
+        context.log.info(
+            f"build file started from the published build's {len(carry.carried)} "
+            "incremental dbt tables"
+        )
+    else:
+        context.log.info(f"build file started empty: {carry.reason}")
 
 
 def ingest_summary(result: IngestResult) -> str:

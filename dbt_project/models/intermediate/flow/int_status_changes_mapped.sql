@@ -8,17 +8,27 @@
 -- that status to the current one, at the task's last update (never before the last loaded
 -- transition): the missing ones cannot be known, the current status can (DECISIONS "Truncated
 -- histories"). It is flagged is_inferred, and the task's cycle time is left unknown in fct_tasks.
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+) }}
+{%- set tasks_to_rebuild = ref('int_tasks_to_rebuild') %}
+
 with
 
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
+    where {{ is_task_to_rebuild("source || ':' || task_id", tasks_to_rebuild) }}
 
 ),
 
 status_changes as (
 
     select * from {{ ref('stg_tracker__task_status_changes') }}
+    where {{ is_task_to_rebuild("source || ':' || task_id", tasks_to_rebuild) }}
 
 ),
 

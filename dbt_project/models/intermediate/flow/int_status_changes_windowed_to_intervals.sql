@@ -2,17 +2,27 @@
 -- transition's from_status (or the task's current status when it has no transitions); each
 -- transition opens the next, which lasts until the following transition; the last interval is
 -- open (exited_at null). Intervals of a task never overlap and leave no gap.
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+) }}
+{%- set tasks_to_rebuild = ref('int_tasks_to_rebuild') %}
+
 with
 
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
+    where {{ is_task_to_rebuild("source || ':' || task_id", tasks_to_rebuild) }}
 
 ),
 
 status_changes as (
 
     select * from {{ ref('int_status_changes_mapped') }}
+    where {{ is_task_to_rebuild('task_key', tasks_to_rebuild) }}
 
 ),
 

@@ -6,11 +6,20 @@
 -- ends within a day covers none (first_day_not_covered = first_day_covered). The open interval
 -- has no first_day_not_covered. Daily counts (fct_daily_flow and its variants) are running sums
 -- of +1 on first_day_covered and -1 on first_day_not_covered, one pass however long the history.
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+) }}
+{%- set tasks_to_rebuild = ref('int_tasks_to_rebuild') %}
+
 with
 
 intervals as (
 
     select * from {{ ref('int_status_changes_windowed_to_intervals') }}
+    where {{ is_task_to_rebuild('task_key', tasks_to_rebuild) }}
 
 ),
 

@@ -3,11 +3,20 @@
 -- highest-priority rule whose given match columns (source, project, epic, label) all equal the
 -- task's, ties going to the lowest workstream_id. A task is linked when its workstream leads to a
 -- defined outcome; unlinked work is a finding the marts measure, not an error.
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+) }}
+{%- set tasks_to_rebuild = ref('int_tasks_to_rebuild') %}
+
 with
 
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
+    where {{ is_task_to_rebuild("source || ':' || task_id", tasks_to_rebuild) }}
 
 ),
 

@@ -1,12 +1,19 @@
 -- One row per status transition. Identical transitions that arrive twice (overlapping export
 -- pages) are kept once; the order of transitions with the same timestamp is the source's own
--- sequence, then the position in the file.
+-- sequence, then the position in the file. Incremental on DuckDB: a nightly build stages again
+-- only the tasks whose landed rows changed (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(staged_task_key(), ref('stg_tracker__changed_tasks')) }}"
+) }}
+{%- set changed_tasks = ref('stg_tracker__changed_tasks') %}
+
 with
 
 source as (
 
     -- only the history of each task's kept version (macro rows_of_kept_task_versions)
-    {{ rows_of_kept_task_versions(source('tracker', 'task_status_changes')) }}
+    {{ rows_of_kept_task_versions(source('tracker', 'task_status_changes'), changed_tasks) }}
 
 ),
 

@@ -1,11 +1,20 @@
 -- One row per task per source. The same task in several files (overlapping export pages, a re-sent
 -- CSV, successive pulls of a tracker) keeps its newest version: the one updated last, then the
 -- one of the latest file (macro task_version_order), so a re-export never doubles a task.
+-- Incremental on DuckDB: a nightly build stages again only the tasks whose landed rows changed
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(staged_task_key(), ref('stg_tracker__changed_tasks')) }}"
+) }}
+{%- set changed_tasks = ref('stg_tracker__changed_tasks') %}
+
 with
 
 source as (
 
     select * from {{ source('tracker', 'tasks') }}
+    where {{ is_task_to_rebuild("trim(source) || ':' || trim(task_id)", changed_tasks) }}
 
 ),
 
