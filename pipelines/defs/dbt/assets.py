@@ -127,9 +127,7 @@ BUILD_ARGS = (
 )
 
 
-def start_build(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build_file: Path
-) -> None:
+def report_carry_over(context: dg.AssetExecutionContext, build_file: Path) -> None:
     """Before the first ``dbt build``: say whether the build file started from the published
     build's incremental tables (``pipelines.lib.carry_over``, done by the first ingest step)."""
     manifest, fingerprint = project_code()
@@ -149,16 +147,16 @@ def build_project(
     first: bool = False,
 ) -> Iterator[Any]:
     """``dbt build`` of the definition's selection (or the run's subset of it) into the run's
-    build file, on the run's as_of date. The ``first`` build of a run starts the build file from
-    the published build (``start_build``); on Spark it also makes the raw tables of the build
-    file readable by Spark."""
+    build file, on the run's as_of date. The ``first`` build of a run says what the build file
+    started from (``report_carry_over``); on Spark it also makes the raw tables of the build file
+    and the previous build's fingerprints readable by Spark."""
     build_file = warehouse.build_file(context)
     if not build_file.exists():
         raise dg.Failure(
             f"build file {build_file} does not exist: the ingest assets of this run did not run"
         )
     if first:
-        start_build(context, warehouse, build_file)
+        report_carry_over(context, build_file)
     if warehouse.on_spark:
         yield from build_project_on_spark(context, warehouse, build_file, shares_raw=first)
         return
@@ -242,9 +240,7 @@ def build_project_on_spark(
     pool=WRITER_POOL,
 )
 def outcome_warehouse_dbt(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """Every seed, model and test that does not read the forecast source."""
     yield from build_project(context, dbt, warehouse, first=True)
