@@ -158,6 +158,9 @@ def _run(
     ingested = summary.ingest_line()
     if ingested:
         console.print(f"  ingest: {escape(ingested)}", soft_wrap=True)
+    history = summary.task_history_line()
+    if history:
+        console.print(f"  task history: {escape(history)}", soft_wrap=True)
     slowest = summary.slowest()
     if slowest:
         timings = ", ".join(f"{escape(name)} {seconds:.1f} s" for name, seconds in slowest)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.lib.carry_over import TaskHistory, task_history
 from pipelines.lib.layout import WarehouseLayout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,8 @@ class RunSummary:
     step_seconds: dict[str, float] = field(default_factory=dict)
     # ingest step key -> what it parsed and reused
     ingests: dict[str, IngestFigures] = field(default_factory=dict)
+    # how the published build made its task history (docs/incremental.md)
+    task_history: TaskHistory | None = None
 
     @property
     def files_parsed(self) -> int:
@@ -70,6 +73,10 @@ class RunSummary:
         if reasons:
             line += f" (full reload: {'; '.join(reasons)})"
         return line
+
+    def task_history_line(self) -> str | None:
+        """How many tasks the build rebuilt, or why it built every model in full."""
+        return self.task_history.line() if self.task_history else None
 
     def slowest(self, count: int = 5) -> list[tuple[str, float]]:
         """The slowest steps and dbt models of the run, slowest first."""
@@ -218,6 +225,8 @@ def run_nightly(
                 error = error.cause  # the user's exception, not Dagster's wrapper
             if error is not None:
                 summary.errors.append(f"{event.step_key}: {error.message.strip()}")
+    if summary.success:
+        summary.task_history = task_history(WarehouseLayout(warehouse_dir).serving_file)
     return summary
 
 

@@ -91,6 +91,43 @@ class CarryOver:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class TaskHistory:
+    """How a published build made its task history: the tables it started from (none for a
+    full build) and why none, and how many tasks it rebuilt of how many it holds."""
+
+    carry_over: CarryOver
+    rebuilt: int
+    tasks: int
+
+    def line(self) -> str:
+        if not self.carry_over.carried:
+            return f"every model built in full ({self.carry_over.reason})"
+        return (
+            f"{self.rebuilt:,} tasks rebuilt of {self.tasks:,}, the others kept from the "
+            "published build"
+        )
+
+
+# The models that say which tasks a build rebuilt and how many it holds.
+TASKS_TO_REBUILD = Relation("intermediate", "int_tasks_to_rebuild")
+TASKS = Relation("staging", "stg_tracker__tasks")
+
+
+def task_history(database_file: Path) -> TaskHistory | None:
+    """What a build file says of its task history; None when it does not say (built by an older
+    version)."""
+    with connection(database_file, read_only=True) as con:
+        if not all(
+            _has_table(con, r.schema, r.name)
+            for r in (Relation(STATE_SCHEMA, CARRY_OVER_TABLE), TASKS_TO_REBUILD, TASKS)
+        ):
+            return None
+        rebuilt = con.execute(f"select count(*) from {TASKS_TO_REBUILD.sql}").fetchone()[0]
+        tasks = con.execute(f"select count(*) from {TASKS.sql}").fetchone()[0]
+    return TaskHistory(recorded_carry_over(database_file), rebuilt, tasks)
+
+
 def incremental_models(manifest: dict) -> list[Relation]:
     """The models dbt updates in place, as they are named in the build file."""
     return sorted(

@@ -110,6 +110,14 @@ def test_the_incremental_run_rebuilds_only_the_pulled_tasks_and_publishes_the_sa
     assert rebuilt == [(key, "changed") for (key,) in revised]
     assert len(rebuilt) == runs.pulled_issues
     assert refreshed == ([], "a full refresh was asked for")
+    # and owh run says so
+    assert runs.first.task_history_line() == "every model built in full (nothing is published yet)"
+    assert runs.summary.task_history_line() == (
+        "2 tasks rebuilt of 3, the others kept from the published build"
+    )
+    assert runs.refreshed.task_history_line() == (
+        "every model built in full (a full refresh was asked for)"
+    )
 
     # the published Parquet marts are the same files, byte for byte
     incremental_marts = WarehouseLayout(runs.incremental).marts_dir
