@@ -132,13 +132,18 @@ def incremental_models(manifest: dict) -> list[Relation]:
     """The models dbt updates in place, as they are named in the build file."""
     return sorted(
         (
-            Relation(node["schema"], node["alias"] or node["name"])
+            _relation(node)
             for node in manifest["nodes"].values()
             if node["resource_type"] == "model"
             and node["config"].get("materialized") == "incremental"
         ),
         key=str,
     )
+
+
+def _relation(node: dict) -> Relation:
+    """Where a model's table is in the build file."""
+    return Relation(node["schema"], node["alias"] or node["name"])
 
 
 def state_tables(manifest: dict) -> list[StateTable]:
@@ -165,9 +170,7 @@ def state_tables(manifest: dict) -> list[StateTable]:
                 f"model {model['name']} needs a contract with a data_type for every column: "
                 f"the empty {PREVIOUS_BUILD_SCHEMA}.{source['name']} is created from it"
             )
-        tables.append(
-            StateTable(source["name"], Relation(model["schema"], model["alias"]), columns)
-        )
+        tables.append(StateTable(source["name"], _relation(model), columns))
     return sorted(tables, key=lambda table: table.name)
 
 
@@ -218,7 +221,7 @@ def start_build_file(
     build_file.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(build_file):
         if build_file.exists():
-            return recorded_carry_over(build_file)
+            return recorded_carry_over(build_file) or CarryOver((), NOT_STARTED)
         models, tables = incremental_models(manifest), state_tables(manifest)
         reason = refused or _why_not_carried(published_file, fingerprint, models, tables)
         draft = build_file.with_name(f"starting-{build_file.name}")
@@ -234,12 +237,16 @@ def start_build_file(
     return CarryOver(tuple(models) if reason is None else (), reason)
 
 
-def recorded_carry_over(build_file: Path) -> CarryOver:
-    """What ``start_build_file`` recorded in ``build_file``; a file it did not start (written by
-    an older version, or by hand) counts as carrying nothing."""
+# Why a build file that ``start_build_file`` did not start (written by an older version, or by
+# hand) carries nothing.
+NOT_STARTED = "the build file was not started from the published build"
+
+
+def recorded_carry_over(build_file: Path) -> CarryOver | None:
+    """What ``start_build_file`` recorded in ``build_file``; None when it recorded nothing."""
     with connection(build_file, read_only=True) as con:
         if not _has_table(con, STATE_SCHEMA, CARRY_OVER_TABLE):
-            return CarryOver((), "the build file was not started from the published build")
+            return None
         relations, reason = con.execute(
             f"select carried, reason from {Relation(STATE_SCHEMA, CARRY_OVER_TABLE).sql}"
         ).fetchone()
@@ -247,11 +254,12 @@ def recorded_carry_over(build_file: Path) -> CarryOver:
 
 
 def ensure_build_state(build_file: Path, manifest: dict, *, fingerprint: str) -> CarryOver:
-    """Before dbt runs: the carry-over ``build_file`` records, after recording an empty one (no
-    carried table, empty fingerprints) in a build file no ingest started."""
+    """Before dbt runs: what ``build_file`` records of its carry-over, after recording that it
+    carries nothing (with empty fingerprints) in a build file no ingest started."""
     with _exclusive(build_file):
         carry = recorded_carry_over(build_file)
-        if carry.reason == "the build file was not started from the published build":
+        if carry is None:
+            carry = CarryOver((), NOT_STARTED)
             with connection(build_file) as con:
                 _record(con, fingerprint, [], carry.reason, state_tables(manifest))
     return carry

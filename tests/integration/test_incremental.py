@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.lib.carry_over import CarryOver, task_history
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.raw_schema import TABLES
@@ -95,21 +96,20 @@ def test_the_incremental_run_rebuilds_only_the_pulled_tasks_and_publishes_the_sa
 ):
     runs = incremental_runs
     with connection(published(runs.incremental), read_only=True) as con:
-        carried = con.execute("select carried, reason from build_state.carry_over").fetchone()
         rebuilt = con.execute(
             "select task_key, reason from intermediate.int_tasks_to_rebuild order by task_key"
         ).fetchall()
         revised = con.execute(
             "select task_key from marts.fct_tasks where title like '%(revised)' order by task_key"
         ).fetchall()
-    with connection(published(runs.full), read_only=True) as con:
-        refreshed = con.execute("select carried, reason from build_state.carry_over").fetchone()
+    incremental = task_history(published(runs.incremental))
+    refreshed = task_history(published(runs.full))
     # the task history started from the published tables, and only the pulled tasks changed
-    assert len(carried[0]) == 6
-    assert carried[1] is None
+    assert len(incremental.carry_over.carried) == 6
+    assert incremental.carry_over.reason is None
     assert rebuilt == [(key, "changed") for (key,) in revised]
-    assert len(rebuilt) == runs.pulled_issues
-    assert refreshed == ([], "a full refresh was asked for")
+    assert len(rebuilt) == runs.pulled_issues == incremental.rebuilt
+    assert refreshed.carry_over == CarryOver((), "a full refresh was asked for")
     # and owh run says so
     assert runs.first.task_history_line() == "every model built in full (nothing is published yet)"
     assert runs.summary.task_history_line() == (

@@ -107,6 +107,16 @@ def table_rows(build_file: Path, relation: str) -> list[tuple]:
         return con.execute(f"select * from {relation} order by all").fetchall()
 
 
+def relations(database_file: Path) -> list[str]:
+    """Every table and view of the file, as schema.name, in order."""
+    with connection(database_file, read_only=True) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = current_database() order by 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def intervals_per_task(database_file: Path) -> dict[str, int]:
     with connection(database_file, read_only=True) as con:
         rows = con.execute(
@@ -131,19 +141,19 @@ def build(build_file: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def republished(jira_only_run, tmp_path_factory) -> Path:
-    """The Jira-only run's published file, built once more by the code under test so that it
-    carries this code's fingerprint (the run itself did, unless the code changed since)."""
+def published_file(jira_only_run) -> Path:
+    """The Jira-only run's published file: built by the code under test, it carries this code's
+    fingerprint, so a build may start from it."""
     _, warehouse, summary = jira_only_run
     assert summary.success, summary.errors
     return published(warehouse)
 
 
 def test_an_incremental_build_rebuilds_the_changed_tasks_into_the_rows_of_a_full_build(
-    republished, tmp_path
+    published_file, tmp_path
 ):
-    incremental_file, carried = start(republished, tmp_path / "incremental", refused=None)
-    full_file, not_carried = start(republished, tmp_path / "full", refused=COMPARED)
+    incremental_file, carried = start(published_file, tmp_path / "incremental", refused=None)
+    full_file, not_carried = start(published_file, tmp_path / "full", refused=COMPARED)
     keys = land_changes(incremental_file)
     assert land_changes(full_file) == keys
 
@@ -178,7 +188,7 @@ def test_an_incremental_build_rebuilds_the_changed_tasks_into_the_rows_of_a_full
         assert table_rows(incremental_file, model) == table_rows(full_file, model), model
     # the changes reached the history: the gone task has no interval, the new one has its copy's
     intervals = intervals_per_task(incremental_file)
-    before = intervals_per_task(republished)
+    before = intervals_per_task(published_file)
     copied_key = keys["new"].removesuffix("-COPY")
     assert keys["gone"] in before
     assert keys["gone"] not in intervals
@@ -186,9 +196,9 @@ def test_an_incremental_build_rebuilds_the_changed_tasks_into_the_rows_of_a_full
     assert intervals[keys["new"]] == before[copied_key]
 
 
-def test_a_changed_workstream_rule_rebuilds_every_task(republished, tmp_path):
-    incremental_file, _ = start(republished, tmp_path / "incremental", refused=None)
-    full_file, _ = start(republished, tmp_path / "full", refused=COMPARED)
+def test_a_changed_workstream_rule_rebuilds_every_task(published_file, tmp_path):
+    incremental_file, _ = start(published_file, tmp_path / "incremental", refused=None)
+    full_file, _ = start(published_file, tmp_path / "full", refused=COMPARED)
     for build_file in (incremental_file, full_file):
         with connection(build_file) as con:
             con.execute(
@@ -228,52 +238,42 @@ def test_a_changed_workstream_rule_rebuilds_every_task(republished, tmp_path):
         assert table_rows(incremental_file, model) == table_rows(full_file, model), model
 
 
-def test_a_build_of_other_code_is_not_carried(republished, tmp_path):
-    manifest, fingerprint = manifest_and_fingerprint()
-    build_file = tmp_path / "other_code" / "build" / republished.name
-    carry = start_build_file(build_file, republished, manifest, fingerprint="0" * 64)
+def test_a_build_of_other_code_is_not_carried(published_file, tmp_path):
+    manifest, _ = manifest_and_fingerprint()
+    build_file = tmp_path / "other_code" / "build" / published_file.name
+    carry = start_build_file(build_file, published_file, manifest, fingerprint="0" * 64)
     assert carry == CarryOver((), "the dbt code changed since the published build")
     with connection(build_file, read_only=True) as con:
         stored = con.execute("select fingerprint from build_state.code_fingerprint").fetchall()
         previous = con.execute(
             "select count(*) from previous_build.task_input_fingerprints"
         ).fetchone()
-        relations = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = current_database() order by 1"
-        ).fetchall()
     assert stored == [("0" * 64,)]
     assert previous == (0,)
-    assert relations == [
-        ("build_state.carry_over",),
-        ("build_state.code_fingerprint",),
-        ("previous_build.task_input_fingerprints",),
-        ("previous_build.task_shared_inputs_fingerprinted",),
+    assert relations(build_file) == [
+        "build_state.carry_over",
+        "build_state.code_fingerprint",
+        "previous_build.task_input_fingerprints",
+        "previous_build.task_shared_inputs_fingerprinted",
     ]
-    assert fingerprint != "0" * 64
 
 
-def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(republished, tmp_path):
+def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
+    published_file, tmp_path
+):
     manifest, fingerprint = manifest_and_fingerprint()
-    build_file = tmp_path / "carried" / "build" / republished.name
-    carry = start_build_file(build_file, republished, manifest, fingerprint=fingerprint)
+    build_file = tmp_path / "carried" / "build" / published_file.name
+    carry = start_build_file(build_file, published_file, manifest, fingerprint=fingerprint)
     with connection(build_file, read_only=True) as con:
-        relations = [
-            row[0]
-            for row in con.execute(
-                "select table_schema || '.' || table_name from information_schema.tables "
-                "where table_catalog = current_database() order by 1"
-            ).fetchall()
-        ]
         fingerprints = con.execute(
             "select * from previous_build.task_input_fingerprints order by all"
         ).fetchall()
-    with connection(republished, read_only=True) as con:
+    with connection(published_file, read_only=True) as con:
         published_fingerprints = con.execute(
             "select * from staging.stg_tracker__task_input_fingerprints order by all"
         ).fetchall()
     carried = [str(relation) for relation in carry.carried]
-    assert relations == sorted(
+    assert relations(build_file) == sorted(
         [
             "build_state.carry_over",
             "build_state.code_fingerprint",

@@ -12,6 +12,7 @@ from pipelines.lib.carry_over import (
     CarryOver,
     Relation,
     code_fingerprint,
+    ensure_build_state,
     incremental_models,
     recorded_carry_over,
     start_build_file,
@@ -221,3 +222,23 @@ def test_an_existing_build_file_is_left_as_it_is(tmp_path):
     again = start_build_file(build_file, None, MANIFEST, fingerprint="other", refused="no")
     assert again == first
     assert "raw.tasks" in relations(build_file)
+
+
+def test_a_build_file_no_ingest_started_records_that_it_carries_nothing(tmp_path):
+    build_file = tmp_path / "build" / "warehouse.duckdb"
+    build_file.parent.mkdir()
+    with connection(build_file) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.tasks as select 'T-1' as task_id")
+    assert recorded_carry_over(build_file) is None
+    not_started = CarryOver((), "the build file was not started from the published build")
+    assert ensure_build_state(build_file, MANIFEST, fingerprint="code-1") == not_started
+    assert relations(build_file) == [
+        "build_state.carry_over",
+        "build_state.code_fingerprint",
+        "previous_build.previous_fingerprints",
+        "raw.tasks",
+    ]
+    assert recorded_carry_over(build_file) == not_started
+    # a start of it afterwards finds what was recorded
+    assert start_build_file(build_file, None, MANIFEST, fingerprint="code-1") == not_started

@@ -10,6 +10,10 @@
 -- int_tasks_to_rebuild compares them with those of the build this one started from (the source
 -- previous_build). The seeds (status categories, teams) are code: a change of the code starts the
 -- build from nothing (pipelines/lib/carry_over.py).
+{%- set business_models = [
+    'stg_business__workstream_rules', 'stg_business__workstreams', 'stg_business__outcomes'
+] %}
+
 with
 
 status_mapping as (
@@ -25,77 +29,19 @@ status_mapping as (
 
 ),
 
-workstream_rules as (
-
-    select
-        'stg_business__workstream_rules' as input_name,
-        {{ row_fingerprint(ref('stg_business__workstream_rules'), 'stg_business__workstream_rules') }}
-            as row_fingerprint
-
-    from {{ ref('stg_business__workstream_rules') }}
-
-),
-
-workstreams as (
-
-    select
-        'stg_business__workstreams' as input_name,
-        {{ row_fingerprint(ref('stg_business__workstreams'), 'stg_business__workstreams') }}
-            as row_fingerprint
-
-    from {{ ref('stg_business__workstreams') }}
-
-),
-
-outcomes as (
-
-    select
-        'stg_business__outcomes' as input_name,
-        {{ row_fingerprint(ref('stg_business__outcomes'), 'stg_business__outcomes') }}
-            as row_fingerprint
-
-    from {{ ref('stg_business__outcomes') }}
-
-),
-
-business_rows as (
-
-    select * from workstream_rules
-
-    union all
-
-    select * from workstreams
-
-    union all
-
-    select * from outcomes
-
-),
-
--- an input without rows still gets its row, with count 0
-business_inputs as (
-
-    select 'stg_business__workstream_rules' as input_name
-    union all
-    select 'stg_business__workstreams'
-    union all
-    select 'stg_business__outcomes'
-
-),
-
+-- one row per business table, with count 0 and fingerprint 0 when it has no rows
 business_tables as (
 
-    select
-        business_inputs.input_name,
-        '' as input_key,
-        cast(coalesce(sum(business_rows.row_fingerprint), 0) as decimal(38, 0))
-            as input_fingerprint,
-        cast(count(business_rows.input_name) as {{ dbt.type_bigint() }}) as input_rows
-
-    from business_inputs
-    left join business_rows
-        on business_inputs.input_name = business_rows.input_name
-    group by business_inputs.input_name
+    {% for model in business_models -%}
+        select
+            '{{ model }}' as input_name,
+            '' as input_key,
+            cast(coalesce(sum({{ row_fingerprint(ref(model), model) }}), 0) as decimal(38, 0))
+                as input_fingerprint,
+            cast(count(*) as {{ dbt.type_bigint() }}) as input_rows
+        from {{ ref(model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

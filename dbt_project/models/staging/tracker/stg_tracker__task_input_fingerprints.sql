@@ -3,53 +3,20 @@
 -- changes and its flags, every column (lineage included). A task whose fingerprint and row count
 -- equal the previous build's has exactly the landed rows it had then, so its staged rows are the
 -- same: the incremental staging models keep them (stg_tracker__changed_tasks).
+{%- set landed_tables = ['tasks', 'task_status_changes', 'task_flags'] %}
+
 with
-
-task_rows as (
-
-    select
-        trim(source) as source,
-        trim(task_id) as task_id,
-        {{ row_fingerprint(source('tracker', 'tasks'), 'tasks') }} as row_fingerprint
-
-    from {{ source('tracker', 'tasks') }}
-
-),
-
-status_change_rows as (
-
-    select
-        trim(source) as source,
-        trim(task_id) as task_id,
-        {{ row_fingerprint(source('tracker', 'task_status_changes'), 'task_status_changes') }}
-            as row_fingerprint
-
-    from {{ source('tracker', 'task_status_changes') }}
-
-),
-
-flag_rows as (
-
-    select
-        trim(source) as source,
-        trim(task_id) as task_id,
-        {{ row_fingerprint(source('tracker', 'task_flags'), 'task_flags') }} as row_fingerprint
-
-    from {{ source('tracker', 'task_flags') }}
-
-),
 
 landed_rows as (
 
-    select * from task_rows
-
-    union all
-
-    select * from status_change_rows
-
-    union all
-
-    select * from flag_rows
+    {% for table in landed_tables -%}
+        select
+            trim(source) as source,
+            trim(task_id) as task_id,
+            {{ row_fingerprint(source('tracker', table), table) }} as row_fingerprint
+        from {{ source('tracker', table) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
