@@ -127,9 +127,12 @@ def incremental_runs(jira_only_run, tmp_path_factory) -> IncrementalRuns:
     )
 
 
-def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
-    """dbt against ``database_file`` on the demo's as_of date, with its target and logs in the
-    folder above the file's; named as the nightly names it, so dbt reuses the project's parse."""
+def run_dbt(
+    database_file: Path, *args: str, as_of: dt.date = DEMO_END
+) -> subprocess.CompletedProcess:
+    """dbt against ``database_file`` on ``as_of`` (the demo's last day unless given), with its
+    target and logs in the folder above the file's; named as the nightly names it, so dbt reuses
+    the project's parse."""
     work = database_file.parent.parent
     reuse_parse(work / "target")
     return subprocess.run(
@@ -138,7 +141,7 @@ def run_dbt(database_file: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         env={
             **os.environ,
-            **build_environment(database_file, DEMO_END),
+            **build_environment(database_file, as_of),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         },
     )

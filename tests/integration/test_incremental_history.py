@@ -5,11 +5,15 @@ gone, one task changed, one task new. The build is then started from the publish
 (``pipelines.lib.carry_over``) and dbt updates the incremental models in place; a second copy
 builds them from nothing. Every incremental model must hold the same rows in both, and only the
 three tasks may have been rebuilt. A change of a shared input (a workstream rule) rebuilds every
-task, and the code fingerprint keeps a build from starting from tables that other code built.
+task, and the code fingerprint keeps a build from starting from tables that other code built. The
+task facts (milestones and time sums) also depend on the as_of day for open tasks, and on the day
+the business-day calendar starts: a later as_of day and an earlier first task each give, built
+incrementally, the rows of a full build.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -24,13 +28,19 @@ from pipelines.lib.carry_over import (
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, ensure_manifest
 from pipelines.lib.duckdb_connection import connection
 
-from .conftest import published, run_dbt
+from .conftest import DEMO_END, published, run_dbt
 
 # reads the one Jira-only run of its test worker (see tests/integration/conftest.py)
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("jira_only")]
 
 # the models of the task history and what they read, without tests: what the comparison needs
-SELECTION = ("+int_status_intervals_localised_to_days", "+int_tasks_joined_to_workstreams")
+SELECTION = (
+    "+int_status_intervals_localised_to_days",
+    "+int_tasks_joined_to_workstreams",
+    "+int_status_intervals_summed_to_task_times",
+)
+MILESTONES = "intermediate.int_status_intervals_aggregated_to_tasks"
+TASK_TIMES = "intermediate.int_status_intervals_summed_to_task_times"
 RAW_TASK_TABLES = ("tasks", "task_status_changes", "task_flags")
 COMPARED = "compared with an incremental build"
 
@@ -132,10 +142,17 @@ def rebuilt(build_file: Path) -> dict[str, str]:
         return dict(rows.fetchall())
 
 
-def build(build_file: Path) -> None:
-    """The history models and what they read, without tests."""
+def build(build_file: Path, as_of: dt.date = DEMO_END) -> None:
+    """The history models and what they read, without tests, on ``as_of``."""
     result = run_dbt(
-        build_file, "build", "--select", *SELECTION, "--exclude-resource-type", "test", "unit_test"
+        build_file,
+        "build",
+        "--select",
+        *SELECTION,
+        "--exclude-resource-type",
+        "test",
+        "unit_test",
+        as_of=as_of,
     )
     assert result.returncode == 0, result.stdout[-3000:]
 
@@ -162,7 +179,9 @@ def test_an_incremental_build_rebuilds_the_changed_tasks_into_the_rows_of_a_full
     assert models == [
         "intermediate.int_status_changes_mapped",
         "intermediate.int_status_changes_windowed_to_intervals",
+        "intermediate.int_status_intervals_aggregated_to_tasks",
         "intermediate.int_status_intervals_localised_to_days",
+        "intermediate.int_status_intervals_summed_to_task_times",
         "intermediate.int_tasks_joined_to_workstreams",
         "staging.stg_tracker__task_status_changes",
         "staging.stg_tracker__tasks",
@@ -238,6 +257,112 @@ def test_a_changed_workstream_rule_rebuilds_every_task(published_file, tmp_path)
         assert table_rows(incremental_file, model) == table_rows(full_file, model), model
 
 
+def incremental_model_names() -> list[str]:
+    manifest, _ = manifest_and_fingerprint()
+    return [str(relation) for relation in incremental_models(manifest)]
+
+
+def facts_by_task(build_file: Path, relation: str, columns: str) -> dict[str, tuple]:
+    with connection(build_file, read_only=True) as con:
+        rows = con.execute(f"select task_key, {columns} from {relation}").fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_a_later_as_of_day_rebuilds_the_open_tasks_facts_into_the_rows_of_a_full_build(
+    published_file, tmp_path
+):
+    # a build with a started, open task: the third one, in the backlog so far, starts work on
+    # 2026-10-20 09:00 with the first task's first transition (Backlog -> In Progress)
+    first_file, _ = start(published_file, tmp_path / "first", refused=None)
+    with connection(first_file) as con:
+        first_task, _, open_task = task_ids(con)
+        con.execute(
+            """
+            insert into raw.task_status_changes
+            select * replace (
+                ? as task_id,
+                timestamp '2026-10-20 09:00:00' as changed_at,
+                _source_row + 100000 as _source_row
+            )
+            from raw.task_status_changes
+            where task_id = ? and sequence = 1
+            """,
+            [open_task, first_task],
+        )
+    build(first_file)
+    # the next build, a week later, with no landed change: started from that one and in full
+    later = DEMO_END + dt.timedelta(days=7)
+    incremental_file, carried = start(first_file, tmp_path / "incremental", refused=None)
+    full_file, _ = start(first_file, tmp_path / "full", refused=COMPARED)
+    build(incremental_file, later)
+    build(full_file, later)
+
+    models = incremental_model_names()
+    assert [str(relation) for relation in carried.carried] == models
+    assert rebuilt(incremental_file) == {}
+    for model in models:
+        assert table_rows(incremental_file, model) == table_rows(full_file, model), model
+    # the open task is measured to the end of the later as_of day (London is on UTC in
+    # November): its window, started_at to then, grew by the week; the done tasks kept theirs
+    open_key = f"jira:{open_task}"
+    until = facts_by_task(incremental_file, MILESTONES, "measured_until")
+    until_before = facts_by_task(first_file, MILESTONES, "measured_until")
+    assert until_before[open_key] == (dt.datetime(2026, 11, 1),)
+    assert until[open_key] == (dt.datetime(2026, 11, 8),)
+    assert {k: v for k, v in until.items() if k != open_key} == {
+        k: v for k, v in until_before.items() if k != open_key
+    }
+    window = "active_time_days + wait_time_days + other_time_days"
+    assert facts_by_task(first_file, TASK_TIMES, window)[open_key] == (11.625,)
+    assert facts_by_task(incremental_file, TASK_TIMES, window)[open_key] == (18.625,)
+
+
+def test_an_earlier_first_task_moves_the_calendar_and_rebuilds_every_tasks_milestones(
+    published_file, tmp_path
+):
+    incremental_file, _ = start(published_file, tmp_path / "incremental", refused=None)
+    full_file, _ = start(published_file, tmp_path / "full", refused=COMPARED)
+    # a new task, the first one's copy thirty days earlier (created 2026-08-02 09:00): the
+    # business-day calendar now starts the day before, 2026-08-01, not 2026-08-31
+    for build_file in (incremental_file, full_file):
+        with connection(build_file) as con:
+            first_task = task_ids(con)[0]
+            early = f"{first_task}-EARLY"
+            con.execute(
+                "insert into raw.tasks select * replace "
+                "(? as task_id, created_at - interval 30 day as created_at) "
+                "from raw.tasks where task_id = ?",
+                [early, first_task],
+            )
+            con.execute(
+                "insert into raw.task_status_changes select * replace "
+                "(? as task_id, changed_at - interval 30 day as changed_at) "
+                "from raw.task_status_changes where task_id = ?",
+                [early, first_task],
+            )
+    build(incremental_file)
+    build(full_file)
+
+    assert rebuilt(incremental_file) == {f"jira:{early}": "new"}
+    for model in incremental_model_names():
+        assert table_rows(incremental_file, model) == table_rows(full_file, model), model
+    starts = "business_calendar_starts_on"
+    assert set(facts_by_task(published_file, MILESTONES, starts).values()) == {
+        (dt.date(2026, 8, 31),)
+    }
+    assert set(facts_by_task(incremental_file, MILESTONES, starts).values()) == {
+        (dt.date(2026, 8, 1),)
+    }
+    # every carried task's positions moved with the calendar's first day, by the 20 business
+    # days from Saturday 2026-08-01 to Sunday 2026-08-30
+    position = "created_business_microseconds"
+    moved = facts_by_task(incremental_file, MILESTONES, position)
+    before = facts_by_task(published_file, MILESTONES, position)
+    assert len(before) == 3
+    for key, (was,) in before.items():
+        assert moved[key] == (was + 20 * 86_400_000_000,), key
+
+
 def test_a_build_of_other_code_is_not_carried(published_file, tmp_path):
     manifest, _ = manifest_and_fingerprint()
     build_file = tmp_path / "other_code" / "build" / published_file.name
@@ -282,7 +407,7 @@ def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
             *carried,
         ]
     )
-    assert len(carried) == 6
+    assert len(carried) == 8
     assert fingerprints == published_fingerprints
     assert len(fingerprints) == 3
     # a second start of the same build (a later ingest step, a re-execution) changes nothing

@@ -12,17 +12,31 @@
 --                       in the team's time zone: time sums run from started_at to here
 -- Each milestone also gets its position, in microseconds, on the team's business-day calendar:
 -- the difference of two positions is the business time between them.
+-- Incremental on DuckDB: a nightly build rebuilds the tasks of int_tasks_to_rebuild, the open
+-- tasks, and every task when the calendar starts on another day
+-- (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(
+        'task_key',
+        ref('int_tasks_to_rebuild'),
+        also=task_milestones_not_kept(ref('int_team_days_joined_to_holidays'))
+    ) }}"
+) }}
+
 with
 
 intervals as (
 
     select * from {{ ref('int_status_changes_windowed_to_intervals') }}
+    where {{ is_task_without_rows('task_key') }}
 
 ),
 
 task_teams as (
 
     select * from {{ ref('int_tasks_joined_to_teams') }}
+    where {{ is_task_without_rows('task_key') }}
 
 ),
 
@@ -170,6 +184,9 @@ final as (
 
         -- rework
         milestones_local.reopen_count,
+
+        -- the first day of the business-day calendar the positions below count from
+        (select min(team_days.calendar_date) from team_days) as business_calendar_starts_on,
 
         -- positions on the team's business-day calendar, in microseconds
         {{ business_microseconds_position('milestones_local.created_at_local', 'created_days') }}

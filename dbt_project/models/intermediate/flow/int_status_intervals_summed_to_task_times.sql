@@ -7,6 +7,17 @@
 --   other   time back in a todo status after a backward move, or in done before a reopen
 -- Blocked time is time in a blocked status or inside a flag interval, counted once where they
 -- overlap.
+-- Incremental on DuckDB: a nightly build rebuilds the tasks of int_tasks_to_rebuild and the open
+-- tasks, whose window ends with the as_of day (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(
+        'task_key',
+        ref('int_tasks_to_rebuild'),
+        also=task_times_not_kept(ref('int_status_intervals_aggregated_to_tasks'))
+    ) }}"
+) }}
+
 with
 
 intervals as (
@@ -24,6 +35,7 @@ task_flags as (
 task_milestones as (
 
     select * from {{ ref('int_status_intervals_aggregated_to_tasks') }}
+    where {{ is_task_without_rows('task_key') }}
 
 ),
 
