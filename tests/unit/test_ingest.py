@@ -23,6 +23,10 @@ from pipelines.sources.ingest import (
     ingest_task_tracker,
 )
 
+# on the demo run's worker: the Jira-only worker has the longer share of `make test`
+# (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("demo_run")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 CANONICAL = FIXTURES / "canonical"
 KEY = b"ingest-test-key"
