@@ -1,17 +1,19 @@
 {#- Incremental task history (docs/incremental.md).
 
     The models whose cost grows with the whole history of every task (staging of tasks and
-    transitions, mapped transitions, status intervals, their local days, the workstream of each
-    task, its milestones and time sums) are incremental on DuckDB: a nightly build starts from the tables of the published build
-    (copied into the new build file before dbt runs, pipelines/lib/carry_over.py), deletes the rows
-    of the tasks to rebuild and inserts them again, computed from this build's inputs. Every row of
-    these models depends on one task's own landed rows and on a few inputs shared by every task, so
-    a task whose landed rows and shared inputs are unchanged keeps rows equal to a full build's.
-    Which tasks are rebuilt: stg_tracker__changed_tasks for the staging models, int_tasks_to_rebuild
-    for the models after them. The task facts (milestones and time sums) also rebuild every open
-    task, whose time runs to the as_of day, and the milestones every task when the business-day
-    calendar their positions count from starts on another day. On any other engine these models
-    are plain tables. -#}
+    transitions, mapped transitions, status intervals, their local days and their measure to the
+    as_of day, the workstream of each task, its milestones and time sums) are incremental on
+    DuckDB: a nightly build starts from the tables of the published build (copied into the new
+    build file before dbt runs, pipelines/lib/carry_over.py), deletes the rows of the tasks to
+    rebuild and inserts them again, computed from this build's inputs. Every row of these models
+    depends on one task's own landed rows and on a few inputs shared by every task, so a task
+    whose landed rows and shared inputs are unchanged keeps rows equal to a full build's. Which
+    tasks are rebuilt: stg_tracker__changed_tasks for the staging models, int_tasks_to_rebuild
+    for the models after them. The rows that also read the as_of date are rebuilt every night
+    too: each task's current interval measured to the as_of day, and the milestones and time sums
+    of every open task; and the milestones of every task when the business-day calendar their
+    positions count from starts on another day. On any other engine these models are plain
+    tables. -#}
 
 
 {#- The materialization of an incremental task model: incremental on DuckDB, a table elsewhere
@@ -114,4 +116,12 @@
     (int_status_intervals_aggregated_to_tasks). -#}
 {% macro task_times_not_kept(task_milestones) -%}
     task_key in (select task_key from {{ task_milestones }} where {{ is_measured_to_as_of_day() }})
+{%- endmacro %}
+
+
+{#- Whether a status interval (a row with exited_at) is its task's current one, open and measured
+    to the end of the as_of day: the intervals measured to the as_of day rebuild it every night,
+    besides every interval of the tasks to rebuild. -#}
+{% macro is_current_interval() -%}
+    exited_at is null
 {%- endmacro %}

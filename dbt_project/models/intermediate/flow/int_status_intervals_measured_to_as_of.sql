@@ -1,11 +1,23 @@
 -- One row per task and status interval (grain: task_key x interval_index): what status a task
 -- was in, from when until when. Built from the ordered status changes; the current interval is
 -- open and measured to the end of the as_of day in the team's time zone.
+-- Incremental on DuckDB: a nightly build rebuilds the intervals of int_tasks_to_rebuild and every
+-- task's current interval, which runs to the as_of day (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(
+        'task_key', ref('int_tasks_to_rebuild'), also=is_current_interval()
+    ) }}"
+) }}
+
 with
 
 intervals as (
 
     select * from {{ ref('int_status_changes_windowed_to_intervals') }}
+    where
+        {{ is_task_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}
+        or {{ is_current_interval() }}
 
 ),
 
