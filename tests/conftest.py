@@ -3,9 +3,11 @@
 The demo run and the Jira-only run are session fixtures that cost minutes each; every test that
 reads one must run on the worker that ran it, or that worker runs it again. A test module names
 its group in its ``pytestmark`` (``pytest.mark.xdist_group("demo_run")``); modules without one
-join ``SECOND_WORKER_GROUP``. Exactly two groups, on exactly two workers: each worker's share is
-fixed. A few unit test modules that need neither run name ``demo_run`` to even the two shares,
-since every unmarked module joins the Jira-only worker's.
+join ``SECOND_WORKER_GROUP``. Each group runs whole on one worker. Besides the two runs' groups,
+a module with fixtures of its own that cost as much (the extract pipeline's fake trackers) names
+a group of its own, which the scheduler gives to either worker. A few unit test modules that need
+neither run name ``demo_run`` to even the two shares, since every unmarked module joins the
+Jira-only worker's.
 
 pytest-xdist's own ``--dist loadgroup`` reads the marker on each test and renames the test with
 an ``@group`` suffix, which pytest 9 no longer lets a plugin do (the test keeps its name, and every
