@@ -14,3 +14,13 @@ def table(database: Path, relation: Relation) -> tuple[list[tuple], list[tuple]]
         name = f"{relation.schema}.{relation.name}"
         types = [(row[0], row[1]) for row in con.execute(f"describe {name}").fetchall()]
         return types, con.execute(f"select * from {name} order by all").fetchall()
+
+
+def relations(database: Path) -> list[str]:
+    """Every table and view of the file, as schema.name, in order."""
+    with connection(database, read_only=True) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = current_database() order by 1"
+        ).fetchall()
+    return [row[0] for row in rows]

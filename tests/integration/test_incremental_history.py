@@ -27,6 +27,7 @@ from pipelines.lib.carry_over import (
 )
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, ensure_manifest
 from pipelines.lib.duckdb_connection import connection
+from tests.duckdb_tables import relations
 
 from .conftest import DEMO_END, published, run_dbt
 
@@ -116,16 +117,6 @@ def land_changes(build_file: Path) -> dict[str, str]:
 def table_rows(build_file: Path, relation: str) -> list[tuple]:
     with connection(build_file, read_only=True) as con:
         return con.execute(f"select * from {relation} order by all").fetchall()
-
-
-def relations(database_file: Path) -> list[str]:
-    """Every table and view of the file, as schema.name, in order."""
-    with connection(database_file, read_only=True) as con:
-        rows = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = current_database() order by 1"
-        ).fetchall()
-    return [row[0] for row in rows]
 
 
 def intervals_per_task(database_file: Path) -> dict[str, int]:

@@ -19,6 +19,7 @@ from pipelines.lib.carry_over import (
     state_tables,
 )
 from pipelines.lib.duckdb_connection import connection
+from tests.duckdb_tables import relations
 
 MANIFEST = {
     "nodes": {
@@ -61,15 +62,6 @@ MANIFEST = {
     },
     "macros": {"macro.p.m": {"macro_sql": "{% macro m() %}1{% endmacro %}"}},
 }
-
-
-def relations(database: Path) -> list[str]:
-    with connection(database, read_only=True) as con:
-        rows = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = current_database() order by 1"
-        ).fetchall()
-    return [row[0] for row in rows]
 
 
 def published_build(folder: Path, fingerprint: str, *, with_history: bool = True) -> Path:

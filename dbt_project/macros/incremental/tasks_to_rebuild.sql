@@ -53,8 +53,9 @@
     row of the tasks to rebuild (gone tasks included, which get no new rows), and, when `also`
     is given, every row it holds true for: a condition on the model's own rows for those that
     depend on more than their task's landed rows and the shared inputs (an open task's time runs
-    to the as_of day). A model with `also` selects the tasks to insert with
-    is_task_without_rows. Empty in a full build. -#}
+    to the as_of day). A model with `also` selects again what that deleted: per task, the tasks
+    left without a row (is_task_without_rows); per row, the same condition on its input
+    (is_current_interval). Empty in a full build. -#}
 {% macro delete_tasks_to_rebuild(key, tasks_to_rebuild, also=none) -%}
     {%- if is_incremental_run() -%}
         delete from {{ this }} where {{ is_task_to_rebuild(key, tasks_to_rebuild) }}
