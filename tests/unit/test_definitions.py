@@ -12,6 +12,7 @@ import pytest
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.definitions import defs
+from pipelines.defs.dbt import assets as dbt_assets
 from pipelines.defs.dbt.assets import (
     ProjectDbtCliResource,
     dbt_project,
@@ -29,6 +30,7 @@ from pipelines.defs.schedules import (
     landing_files_sensor,
     nightly_schedule,
 )
+from pipelines.lib.dbt_preload import launcher_command
 from pipelines.lib.dbt_project import ensure_manifest
 
 RAW_TABLES = [
@@ -295,3 +297,21 @@ def test_the_dbt_resource_starts_dbt_without_asking_its_version_or_opening_an_ad
     assert isinstance(resource, ProjectDbtCliResource)
     assert str(resource._cli_version) == version("dbt-core")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_nightly_dbt_resource_runs_dbt_forked_from_its_preloaded_process(monkeypatch, tmp_path):
+    """Once set up, the resource's builds run through the launcher in a process forked from its
+    preloaded dbt: with dbt itself replaced by a command that fails, `dbt --version` still
+    succeeds. Teardown ends the process and removes its folder."""
+    refusing = tmp_path / "refusing-dbt"
+    refusing.write_text("#!/bin/sh\nexit 97\n")
+    refusing.chmod(0o755)
+    monkeypatch.setattr(dbt_assets, "DBT_EXECUTABLE", str(refusing))
+    with dg.build_resources({"dbt": defs.resources["dbt"]}) as resources:
+        preloaded = resources.dbt._preloaded
+        folder, process = preloaded.folder, preloaded.process
+        invocation = resources.dbt.cli(["--version"], raise_on_error=False).wait()
+        assert invocation.process.args[: len(launcher_command())] == launcher_command()
+        assert invocation.process.returncode == 0
+    assert process.poll() is not None
+    assert not folder.exists()

@@ -25,7 +25,7 @@ read them there exactly as after a DuckDB build.
 """
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -35,15 +35,19 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
 )
 from packaging import version
+from pydantic import PrivateAttr
 
 from pipelines.defs.checks import attach_failing_rows
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id, run_as_of
 from pipelines.lib.carry_over import PREVIOUS_BUILD_SCHEMA, ensure_build_state, project_code
+from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
+from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
 from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -103,6 +107,30 @@ class ProjectDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Any) -> Any:
         return None
+
+
+class PreloadedDbtCliResource(ProjectDbtCliResource):
+    """The nightly's dbt resource: its builds run in processes forked from a dbt imported once,
+    when the run's resources are set up (``pipelines.lib.dbt_preload``). Its dbt executable is
+    the launcher of ``pipelines.lib.dbt_launch``; a resource that was not set up, or whose
+    preloaded process ended, runs ``dbt`` itself through that launcher."""
+
+    _preloaded: PreloadedDbt | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self._preloaded = PreloadedDbt(DBT_EXECUTABLE)
+        self._preloaded.start()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._preloaded is not None:
+            self._preloaded.stop()
+            self._preloaded = None
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        launch = self._preloaded.environment() if self._preloaded else {}
+        with dbt_environment(**{EXECUTABLE_VARIABLE: DBT_EXECUTABLE, **launch}):
+            return super().cli(args, **kwargs)
 
 
 # The dbt source the forecast asset writes, and the dbt selection of everything that reads it.
@@ -274,7 +302,11 @@ def missing_check_results(
     return f"dbt reported no result for {len(missing)} checks: {shown}"
 
 
-dbt_resource = ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+dbt_resource = PreloadedDbtCliResource(
+    project_dir=dbt_project,
+    dbt_executable=launcher_command()[0],
+    global_config_flags=launcher_command()[1:],
+)
 
 
 def mart_asset_keys(manifest_path: Path | None = None) -> list[dg.AssetKey]:

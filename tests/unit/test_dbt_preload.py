@@ -1,0 +1,207 @@
+"""The preloaded dbt and its launcher (pipelines.lib.dbt_preload, pipelines.lib.dbt_launch).
+
+The launcher must behave as the dbt executable would: same output, same exit code, the caller's
+folder and environment, signals passed on, and dbt itself whenever nothing preloaded answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE, SOCKET_VARIABLE, UNHANDLED_ERROR
+from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
+from pipelines.lib.dbt_project import DBT_EXECUTABLE
+
+pytestmark = pytest.mark.xdist_group("demo_run")
+
+
+@pytest.fixture
+def refusing_dbt(tmp_path: Path) -> str:
+    """A stand-in for the dbt executable that says it ran, with its arguments, and exits 97."""
+    script = tmp_path / "fallback-dbt"
+    script.write_text('#!/bin/sh\necho "fallback dbt: $*"\nexit 97\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def launch(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*launcher_command(), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def preloaded() -> PreloadedDbt:
+    process = PreloadedDbt(DBT_EXECUTABLE)
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_without_a_socket_the_launcher_becomes_dbt(refusing_dbt: str) -> None:
+    env = {**os.environ, EXECUTABLE_VARIABLE: refusing_dbt}
+    env.pop(SOCKET_VARIABLE, None)
+    result = launch("build", "--threads", "2", env=env)
+    assert (result.returncode, result.stdout) == (97, "fallback dbt: build --threads 2\n")
+
+
+def test_a_socket_nobody_listens_on_falls_back_to_dbt(refusing_dbt: str, tmp_path: Path) -> None:
+    env = {**os.environ, EXECUTABLE_VARIABLE: refusing_dbt, SOCKET_VARIABLE: str(tmp_path / "no")}
+    result = launch("debug", env=env)
+    assert (result.returncode, result.stdout) == (97, "fallback dbt: debug\n")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["no-such-command"], ["parse", "--no-such-flag"]])
+def test_preloaded_dbt_answers_as_dbt_does(
+    preloaded: PreloadedDbt, refusing_dbt: str, args: list[str]
+) -> None:
+    """Same output and exit code as the dbt executable, from the preloaded process (the
+    stand-in executable would exit 97)."""
+    plain = subprocess.run(
+        [DBT_EXECUTABLE, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    env = {**os.environ, **preloaded.environment(), EXECUTABLE_VARIABLE: refusing_dbt}
+    forked = launch(*args, env=env)
+    assert forked.returncode == plain.returncode != 97
+    assert forked.stdout == plain.stdout
+    assert forked.stderr == plain.stderr
+
+
+def test_dbt_runs_in_the_launchers_folder_and_environment(
+    preloaded: PreloadedDbt, refusing_dbt: str, tmp_path: Path
+) -> None:
+    """dbt reads DBT_PROFILES_DIR from the environment and looks for the project in the working
+    folder: both are the launcher's, not the preloaded process's."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    env = {
+        **os.environ,
+        **preloaded.environment(),
+        EXECUTABLE_VARIABLE: refusing_dbt,
+        "DBT_PROFILES_DIR": str(profiles),
+    }
+    shown = launch("debug", "--config-dir", env=env, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert shown.stdout.splitlines()[-1] == f"xdg-open {profiles}"
+    parsed = launch("parse", env=env, cwd=tmp_path)
+    assert parsed.returncode == 2
+    assert f"No dbt_project.yml found at expected path {tmp_path}/dbt_project.yml" in parsed.stdout
+
+
+def test_the_launchers_signals_reach_the_dbt_process(tmp_path: Path) -> None:
+    """A stand-in for the preloaded process: it runs `sleep` as the dbt command's process and
+    reports its exit code. SIGTERM sent to the launcher ends `sleep`, and the launcher exits
+    with the code reported."""
+    path = str(tmp_path / "dbt.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(1)
+    outcome: dict[str, int] = {}
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            _data, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 3)
+            for fd in fds:
+                os.close(fd)
+            sleeper = subprocess.Popen(["sleep", "60"])
+            connection.send(json.dumps({"pid": sleeper.pid}).encode())
+            outcome["returncode"] = sleeper.wait(timeout=30)
+            connection.send(json.dumps({"exit": 130}).encode())
+
+    server = threading.Thread(target=serve)
+    server.start()
+    env = {**os.environ, SOCKET_VARIABLE: path, EXECUTABLE_VARIABLE: "/bin/false"}
+    launcher = subprocess.Popen([*launcher_command(), "build"], env=env)
+    deadline = time.monotonic() + 30
+    while "returncode" not in outcome and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGTERM)
+    server.join(timeout=30)
+    listener.close()
+    assert outcome["returncode"] == -signal.SIGTERM
+    assert launcher.wait(timeout=30) == 130
+
+
+def test_a_dbt_process_that_ends_without_a_code_is_an_error(tmp_path: Path) -> None:
+    path = str(tmp_path / "dbt.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            _data, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 3)
+            for fd in fds:
+                os.close(fd)
+            connection.send(json.dumps({"pid": 4242}).encode())
+
+    server = threading.Thread(target=serve)
+    server.start()
+    env = {**os.environ, SOCKET_VARIABLE: path, EXECUTABLE_VARIABLE: "/bin/false"}
+    result = launch("build", env=env)
+    server.join(timeout=30)
+    listener.close()
+    assert result.returncode == UNHANDLED_ERROR
+    assert result.stderr == "dbt (process 4242) ended without an exit code\n"
+
+
+def test_the_preloaded_process_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A run that dies without tearing its resources down leaves no process behind."""
+    starter = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipelines.lib.dbt_preload import PreloadedDbt;"
+            "p = PreloadedDbt('dbt'); p.start(); print(p.process.pid, p.folder, flush=True)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    pid, folder = starter.stdout.split()
+    deadline = time.monotonic() + 20
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running(pid)
+    assert not Path(folder).exists()
+
+
+def running(pid: str) -> bool:
+    """Whether the process runs (an ended one may wait as a zombie for its new parent)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_stop_removes_the_folder_and_later_launchers_run_dbt(refusing_dbt: str) -> None:
+    process = PreloadedDbt(DBT_EXECUTABLE)
+    process.start()
+    folder = process.folder
+    pid = process.process.pid
+    assert SOCKET_VARIABLE in process.environment()
+    process.stop()
+    assert not folder.exists()
+    assert not Path(f"/proc/{pid}").exists()
+    assert process.environment() == {EXECUTABLE_VARIABLE: DBT_EXECUTABLE}
