@@ -14,10 +14,11 @@ on the second core while the run ingests, and each build starts where dbt reads 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
 child. Whenever the preloaded process does not answer (a resource that was not set up, a process
-that ended, a request too large for the socket), the launcher runs ``dbt`` itself. The preloaded process ends with the run's resources, or by itself
-once the process that started it has ended.
+that ended, a request too large for the socket), the launcher runs ``dbt`` itself. The preloaded
+process ends with the run's resources, or by itself once the process that started it has ended.
 
-The process forks before dbt opens a file or starts a thread: importing dbt does neither.
+The process forks before dbt opens a file or starts a thread: importing dbt's command line does
+neither (importing DuckDB would start a thread, so the adapter is left to each child).
 """
 
 from __future__ import annotations
