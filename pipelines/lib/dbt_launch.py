@@ -1,11 +1,12 @@
 """Run one dbt command in a process forked from the run's preloaded dbt, else in dbt itself.
 
 dagster-dbt starts this file as its dbt executable (``pipelines.lib.dbt_preload`` says why), with
-dbt's arguments. When ``OWH_DBT_PRELOAD`` names the socket of a preloaded dbt, the command runs in
-a process forked from it, on this process's standard streams, working folder and environment, and
-this process exits with its exit code; signals sent here (dagster-dbt stops a cancelled build with
-SIGINT) reach that process. When no preloaded dbt answers before running anything, this process
-becomes the dbt of ``OWH_DBT_EXECUTABLE`` instead, with the same arguments.
+dbt's arguments. When ``OWH_DBT_PRELOAD`` names the (abstract) socket of a preloaded dbt, the
+command runs in a process forked from it, on this process's standard streams, working folder and
+environment, and this process exits with its exit code; signals sent here (dagster-dbt stops a
+cancelled build with SIGINT) reach that process. When no preloaded dbt answers before running
+anything, this process becomes the dbt of ``OWH_DBT_EXECUTABLE`` instead, with the same
+arguments.
 
 Only the standard library is imported, and Python starts with ``-I -S``: this process starts in
 about 20 ms.
@@ -29,10 +30,15 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MESSAGE_BYTES = 1 << 20
 
 
-def connect(path: str) -> socket.socket | None:
+def abstract_address(name: str) -> str:
+    """The address of a socket named ``name`` in Linux's abstract namespace (no file)."""
+    return "\0" + name
+
+
+def connect(name: str) -> socket.socket | None:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        client.connect(path)
+        client.connect(abstract_address(name))
     except OSError:
         client.close()
         return None
@@ -53,8 +59,8 @@ def run_dbt(args: list[str]) -> None:
 
 def main() -> int:
     args = sys.argv[1:]
-    path = os.environ.get(SOCKET_VARIABLE)
-    client = connect(path) if path else None
+    name = os.environ.get(SOCKET_VARIABLE)
+    client = connect(name) if name else None
     if client is None:
         run_dbt(args)
     request = {"args": args, "cwd": os.getcwd(), "env": dict(os.environ)}

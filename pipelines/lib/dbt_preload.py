@@ -5,17 +5,23 @@ Such a process spends about 1.6 s importing dbt and registering its adapter befo
 project, on a machine where dbt's nodes themselves take a few seconds; the nightly starts two.
 
 ``PreloadedDbt`` starts one process when the run begins (the dbt resource's set-up): it imports
-dbt, then waits on a Unix socket in a private folder. dagster-dbt is given ``dbt_launch.py`` as
-its dbt executable; that launcher hands its arguments, working folder, environment and standard
-streams to the preloaded process, which forks a child that runs the dbt command exactly as the
-``dbt`` executable would, with those streams, and reports its exit code. The import thus happens
-on the second core while the run ingests, and each build starts where dbt reads the project.
+dbt, then waits on a Unix socket. dagster-dbt is given ``dbt_launch.py`` as its dbt executable;
+that launcher hands its arguments, working folder, environment and standard streams to the
+preloaded process, which forks a child that runs the dbt command exactly as the ``dbt``
+executable would, with those streams, and reports its exit code. The import thus happens on the
+second core while the run ingests, and each build starts where dbt reads the project.
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
 child. Whenever the preloaded process does not answer (a resource that was not set up, a process
 that ended, a request too large for the socket), the launcher runs ``dbt`` itself. The preloaded
 process ends with the run's resources, or by itself once the process that started it has ended.
+
+The socket is in Linux's abstract namespace, under a random name: it has no file, so nothing is
+left behind when a run is killed, and it vanishes with the process. Any local process could
+connect to such a name, so the preloaded process serves only processes of its own user (the
+peer's credentials, which the kernel gives). Elsewhere than on Linux no process is started and
+every build runs ``dbt`` itself.
 
 The process forks before dbt opens a file or starts a thread: importing dbt's command line does
 neither (importing DuckDB would start a thread, so the adapter is left to each child).
@@ -27,12 +33,12 @@ import atexit
 import contextlib
 import json
 import os
-import shutil
+import secrets
 import signal
 import socket
+import struct
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from pipelines.lib.dbt_launch import (
@@ -40,14 +46,17 @@ from pipelines.lib.dbt_launch import (
     MESSAGE_BYTES,
     SOCKET_VARIABLE,
     UNHANDLED_ERROR,
+    abstract_address,
 )
 
 LAUNCHER = Path(__file__).with_name("dbt_launch.py")
-SOCKET_NAME = "dbt.sock"
+SOCKET_PREFIX = "owh-dbt-"
 # launchers that may wait while the process imports dbt (a run starts one at a time)
 BACKLOG = 8
 # how often the waiting process looks whether the process that started it still runs
 PARENT_CHECK_SECONDS = 1.0
+# struct ucred of SO_PEERCRED: pid, uid, gid
+PEER_CREDENTIALS = struct.Struct("3i")
 
 # In a forked child: the connection to its launcher, and the exit code to report there.
 _launcher: socket.socket | None = None
@@ -59,31 +68,33 @@ def launcher_command() -> list[str]:
     return [sys.executable, "-I", "-S", str(LAUNCHER)]
 
 
+def supported() -> bool:
+    """Abstract Unix sockets, sequenced packets and peer credentials are Linux's."""
+    return sys.platform == "linux"
+
+
 class PreloadedDbt:
     """The preloaded dbt process of one run, and the environment that points launchers at it."""
 
     def __init__(self, dbt_executable: str):
         self.dbt_executable = dbt_executable
-        self.folder: Path | None = None
+        self.name: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def socket_path(self) -> Path | None:
-        return self.folder / SOCKET_NAME if self.folder else None
 
     def start(self) -> None:
         """Start the process on a socket bound here: a launcher may connect as soon as this
-        returns, and waits there while the process imports dbt."""
-        self.folder = Path(tempfile.mkdtemp(prefix="owh-dbt-"))  # mode 0700: this user only
+        returns, and waits there while the process imports dbt. Does nothing off Linux."""
+        if not supported():
+            return
+        self.name = SOCKET_PREFIX + secrets.token_hex(16)
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener:
-            listener.bind(str(self.socket_path))
+            listener.bind(abstract_address(self.name))
             listener.listen(BACKLOG)
             self.process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
                     "pipelines.lib.dbt_preload",
-                    str(self.socket_path),
                     str(listener.fileno()),
                     str(os.getpid()),
                 ],
@@ -95,25 +106,24 @@ class PreloadedDbt:
         """What a launcher needs: the socket (when the process runs) and the dbt to run without."""
         values = {EXECUTABLE_VARIABLE: self.dbt_executable}
         if self.process is not None and self.process.poll() is None:
-            values[SOCKET_VARIABLE] = str(self.socket_path)
+            values[SOCKET_VARIABLE] = self.name
         return values
 
     def stop(self) -> None:
-        """End the waiting process (it holds nothing but its socket: killed, not asked) and
-        remove its folder. A dbt command forked from it runs on until it ends."""
+        """End the waiting process (it holds nothing but its socket: killed, not asked). A dbt
+        command forked from it runs on until it ends."""
         if self.process is not None:
             if self.process.poll() is None:
                 self.process.kill()
             self.process.wait()
             self.process = None
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        self.name = None
 
 
 def serve(listener: socket.socket, parent: int) -> None:
-    """Import dbt, then fork a child for each launcher that connects to the listening socket,
-    as long as the process ``parent`` runs (it is this process's parent until it ends)."""
+    """Import dbt, then fork a child for each launcher of this user that connects to the
+    listening socket, as long as the process ``parent`` runs (this process's parent until it
+    ends)."""
     # registered before dbt's own exit handlers, so that a child runs it after them: its exit
     # code reaches the launcher once dbt has closed its database
     atexit.register(_report_exit)
@@ -131,10 +141,22 @@ def serve(listener: socket.socket, parent: int) -> None:
             connection, _ = listener.accept()
         except TimeoutError:
             continue
+        if not same_user(connection):
+            connection.close()
+            continue
         if os.fork() == 0:
             listener.close()
             _run_request(connection)  # never returns
         connection.close()
+
+
+def same_user(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this process's user."""
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, PEER_CREDENTIALS.size
+    )
+    _pid, uid, _gid = PEER_CREDENTIALS.unpack(credentials)
+    return uid == os.getuid()
 
 
 def _run_request(connection: socket.socket) -> None:
@@ -196,14 +218,8 @@ def _report_exit() -> None:
 
 
 def main() -> None:
-    socket_path, listener_fd, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    try:
-        serve(socket.socket(fileno=listener_fd), parent)
-    finally:
-        if _launcher is None:  # the preloaded process itself, not a child ending
-            socket_path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):  # its private folder, when nothing else is there
-                socket_path.parent.rmdir()
+    listener_fd, parent = int(sys.argv[1]), int(sys.argv[2])
+    serve(socket.socket(fileno=listener_fd), parent)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE, SOCKET_VARIABLE, UNHANDLED_ERROR
+from pipelines.lib.dbt_launch import (
+    EXECUTABLE_VARIABLE,
+    SOCKET_VARIABLE,
+    UNHANDLED_ERROR,
+    abstract_address,
+    connect,
+)
 from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
 from pipelines.lib.dbt_project import DBT_EXECUTABLE
 
@@ -61,8 +67,8 @@ def test_without_a_socket_the_launcher_becomes_dbt(refusing_dbt: str) -> None:
     assert (result.returncode, result.stdout) == (97, "fallback dbt: build --threads 2\n")
 
 
-def test_a_socket_nobody_listens_on_falls_back_to_dbt(refusing_dbt: str, tmp_path: Path) -> None:
-    env = {**os.environ, EXECUTABLE_VARIABLE: refusing_dbt, SOCKET_VARIABLE: str(tmp_path / "no")}
+def test_a_socket_nobody_listens_on_falls_back_to_dbt(refusing_dbt: str) -> None:
+    env = {**os.environ, EXECUTABLE_VARIABLE: refusing_dbt, SOCKET_VARIABLE: "owh-dbt-nobody"}
     result = launch("debug", env=env)
     assert (result.returncode, result.stdout) == (97, "fallback dbt: debug\n")
 
@@ -104,13 +110,13 @@ def test_dbt_runs_in_the_launchers_folder_and_environment(
     assert f"No dbt_project.yml found at expected path {tmp_path}/dbt_project.yml" in parsed.stdout
 
 
-def test_the_launchers_signals_reach_the_dbt_process(tmp_path: Path) -> None:
+def test_the_launchers_signals_reach_the_dbt_process() -> None:
     """A stand-in for the preloaded process: it runs `sleep` as the dbt command's process and
     reports its exit code. SIGTERM sent to the launcher ends `sleep`, and the launcher exits
     with the code reported."""
-    path = str(tmp_path / "dbt.sock")
+    name = f"owh-dbt-test-{os.getpid()}-signals"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
+    listener.bind(abstract_address(name))
     listener.listen(1)
     outcome: dict[str, int] = {}
 
@@ -127,7 +133,7 @@ def test_the_launchers_signals_reach_the_dbt_process(tmp_path: Path) -> None:
 
     server = threading.Thread(target=serve)
     server.start()
-    env = {**os.environ, SOCKET_VARIABLE: path, EXECUTABLE_VARIABLE: "/bin/false"}
+    env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
     launcher = subprocess.Popen([*launcher_command(), "build"], env=env)
     deadline = time.monotonic() + 30
     while "returncode" not in outcome and time.monotonic() < deadline:
@@ -140,10 +146,10 @@ def test_the_launchers_signals_reach_the_dbt_process(tmp_path: Path) -> None:
     assert launcher.wait(timeout=30) == 130
 
 
-def test_a_dbt_process_that_ends_without_a_code_is_an_error(tmp_path: Path) -> None:
-    path = str(tmp_path / "dbt.sock")
+def test_a_dbt_process_that_ends_without_a_code_is_an_error() -> None:
+    name = f"owh-dbt-test-{os.getpid()}-no-code"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
+    listener.bind(abstract_address(name))
     listener.listen(1)
 
     def serve() -> None:
@@ -156,7 +162,7 @@ def test_a_dbt_process_that_ends_without_a_code_is_an_error(tmp_path: Path) -> N
 
     server = threading.Thread(target=serve)
     server.start()
-    env = {**os.environ, SOCKET_VARIABLE: path, EXECUTABLE_VARIABLE: "/bin/false"}
+    env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
     result = launch("build", env=env)
     server.join(timeout=30)
     listener.close()
@@ -164,26 +170,27 @@ def test_a_dbt_process_that_ends_without_a_code_is_an_error(tmp_path: Path) -> N
     assert result.stderr == "dbt (process 4242) ended without an exit code\n"
 
 
-def test_the_preloaded_process_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
-    """A run that dies without tearing its resources down leaves no process behind."""
+def test_the_preloaded_process_ends_with_the_process_that_started_it() -> None:
+    """A run that dies without tearing its resources down leaves no process behind, and its
+    socket (which has no file) is gone: a launcher then runs dbt itself."""
     starter = subprocess.run(
         [
             sys.executable,
             "-c",
             "from pipelines.lib.dbt_preload import PreloadedDbt;"
-            "p = PreloadedDbt('dbt'); p.start(); print(p.process.pid, p.folder, flush=True)",
+            "p = PreloadedDbt('dbt'); p.start(); print(p.process.pid, p.name, flush=True)",
         ],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    pid, folder = starter.stdout.split()
+    pid, name = starter.stdout.split()
     deadline = time.monotonic() + 20
     while running(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not running(pid)
-    assert not Path(folder).exists()
+    assert connect(name) is None
 
 
 def running(pid: str) -> bool:
@@ -195,13 +202,38 @@ def running(pid: str) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_stop_removes_the_folder_and_later_launchers_run_dbt(refusing_dbt: str) -> None:
+def test_stop_ends_the_process_and_later_launchers_run_dbt() -> None:
     process = PreloadedDbt(DBT_EXECUTABLE)
     process.start()
-    folder = process.folder
-    pid = process.process.pid
-    assert SOCKET_VARIABLE in process.environment()
+    name, pid = process.name, process.process.pid
+    assert process.environment() == {EXECUTABLE_VARIABLE: DBT_EXECUTABLE, SOCKET_VARIABLE: name}
     process.stop()
-    assert not folder.exists()
-    assert not Path(f"/proc/{pid}").exists()
+    assert not running(str(pid))
+    assert connect(name) is None
     assert process.environment() == {EXECUTABLE_VARIABLE: DBT_EXECUTABLE}
+
+
+def test_a_process_of_another_user_is_not_served(preloaded: PreloadedDbt) -> None:
+    """The socket's name could be found and connected to by any local user; the preloaded
+    process closes such a connection before reading it, and nothing runs."""
+    if os.getuid() != 0:
+        pytest.skip("only root can connect as another user")
+    script = (
+        "import os, socket, sys;"
+        "os.setgid(65534); os.setuid(65534);"
+        "c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET);"
+        f"c.connect('\\0' + {preloaded.name!r});"
+        'socket.send_fds(c, [b\'{"args": ["--version"], "cwd": "/", "env": {}}\'],'
+        " [0, 1, 2]);\n"
+        "try:\n    print(repr(c.recv(1024)))\n"
+        "except ConnectionResetError:\n    print('reset')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # closed unread: the launcher sees the connection reset (or closed), never a pid
+    assert (result.returncode, result.stdout) in {(0, "reset\n"), (0, "b''\n")}, result.stderr

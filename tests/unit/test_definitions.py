@@ -302,16 +302,14 @@ def test_the_dbt_resource_starts_dbt_without_asking_its_version_or_opening_an_ad
 def test_the_nightly_dbt_resource_runs_dbt_forked_from_its_preloaded_process(monkeypatch, tmp_path):
     """Once set up, the resource's builds run through the launcher in a process forked from its
     preloaded dbt: with dbt itself replaced by a command that fails, `dbt --version` still
-    succeeds. Teardown ends the process and removes its folder."""
+    succeeds. Teardown ends the process."""
     refusing = tmp_path / "refusing-dbt"
     refusing.write_text("#!/bin/sh\nexit 97\n")
     refusing.chmod(0o755)
     monkeypatch.setattr(dbt_assets, "DBT_EXECUTABLE", str(refusing))
     with dg.build_resources({"dbt": defs.resources["dbt"]}) as resources:
-        preloaded = resources.dbt._preloaded
-        folder, process = preloaded.folder, preloaded.process
+        process = resources.dbt._preloaded.process
         invocation = resources.dbt.cli(["--version"], raise_on_error=False).wait()
         assert invocation.process.args[: len(launcher_command())] == launcher_command()
         assert invocation.process.returncode == 0
     assert process.poll() is not None
-    assert not folder.exists()
