@@ -16,10 +16,16 @@ NIGHTLY_JOB_NAME = "nightly_build"
 SCHEDULE_TIMEZONE = "Europe/London"
 SCHEDULE_CRON = "30 4 * * *"
 
+# Every step reads or writes the run's one DuckDB build file, which one process at a time may
+# open for writing: the steps run one after another in the run's process, as `owh run` runs them,
+# whoever launches the run (the schedule, the sensor, the UI). Dagster's default executor would
+# start each step in a process of its own, two at a time, and two ingest steps would collide on
+# the file's lock. dbt's threads and DuckDB's are where a run uses the machine's cores.
 nightly_build = dg.define_asset_job(
     name=NIGHTLY_JOB_NAME,
     selection=dg.AssetSelection.all(),
     description="Ingest → dbt build (with tests) → report → publish, on a fresh build file.",
+    executor_def=dg.in_process_executor,
 )
 
 IN_PROGRESS = [
