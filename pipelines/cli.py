@@ -400,7 +400,7 @@ def _extract(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from pipelines.extract.config import ConfigError, load_config
-    from pipelines.extract.http import ExtractError
+    from pipelines.extract.policy import ExtractError
     from pipelines.extract.sources import pull_source
 
     try:

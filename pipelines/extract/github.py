@@ -46,16 +46,14 @@ import requests
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
 from pipelines.extract.http import (
-    DEFAULT_POLICY,
     ApiClient,
     BearerToken,
-    ExtractError,
     RetryAfterFromReset,
-    RetryPolicy,
     Tracker,
     api_error_text,
     reset_epoch,
 )
+from pipelines.extract.policy import DEFAULT_POLICY, ExtractError, RetryPolicy
 from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 from pipelines.sources.github import is_pull_request
 

@@ -26,25 +26,11 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePage
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
+from pipelines.extract.policy import DEFAULT_POLICY, ExtractError, RetryPolicy
+
 # Longest part of an error body quoted in a message (Jira's JQL errors are a sentence or two).
 ERROR_TEXT_CHARS = 300
 
-
-class ExtractError(RuntimeError):
-    """A pull that cannot go on; the message is one line, fit for a terminal and a log."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard a pull tries before it gives up on one request."""
-
-    attempts: int = 6
-    backoff_seconds: float = 1.0  # exponential: 1, 2, 4, ... seconds unless Retry-After says
-    max_delay_seconds: float = 120.0  # also the longest Retry-After honoured
-    timeout_seconds: float = 60.0
-
-
-DEFAULT_POLICY = RetryPolicy()
 
 RetryCondition = Callable[[requests.Response | None, BaseException | None], bool]
 

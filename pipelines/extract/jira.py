@@ -38,14 +38,8 @@ from dlt.sources.helpers.rest_client.paginators import (
 from requests.auth import HTTPBasicAuth
 
 from pipelines.extract.config import JiraFields
-from pipelines.extract.http import (
-    DEFAULT_POLICY,
-    ApiClient,
-    BearerToken,
-    ExtractError,
-    RetryPolicy,
-    Tracker,
-)
+from pipelines.extract.http import ApiClient, BearerToken, Tracker
+from pipelines.extract.policy import DEFAULT_POLICY, ExtractError, RetryPolicy
 from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 from pipelines.sources.jira import FIELD_ROLES, changelog_is_truncated, parse_jira_timestamp
 

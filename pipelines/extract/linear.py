@@ -43,15 +43,13 @@ from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginat
 from requests.auth import AuthBase
 
 from pipelines.extract.http import (
-    DEFAULT_POLICY,
     ApiClient,
-    ExtractError,
     RetryAfterFromReset,
-    RetryPolicy,
     Tracker,
     api_error_text,
     reset_epoch,
 )
+from pipelines.extract.policy import DEFAULT_POLICY, ExtractError, RetryPolicy
 from pipelines.extract.pulls import Fetched, PullFolder, PullResult, run_pull, updated_time
 
 LINEAR_API_KEY_ENV = "OWH_LINEAR_API_KEY"

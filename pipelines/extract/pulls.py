@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.extract.http import ExtractError
+from pipelines.extract.policy import ExtractError
 from pipelines.lib.landing import MANIFEST_NAME, PullManifest
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.sources.pages import parse_timestamp

@@ -17,7 +17,7 @@ from pipelines.extract.config import (
     LinearSource,
     SourcesConfig,
 )
-from pipelines.extract.http import DEFAULT_POLICY, ExtractError, RetryPolicy
+from pipelines.extract.policy import DEFAULT_POLICY, ExtractError, RetryPolicy
 from pipelines.extract.pulls import PullResult
 
 SOURCES = ("jira", "github", "linear")

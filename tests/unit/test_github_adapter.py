@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from pipelines.extract.github import pull_github
-from pipelines.extract.http import RetryPolicy
+from pipelines.extract.policy import RetryPolicy
 from pipelines.lib.duckdb_connection import connect
 from pipelines.lib.landing import LandingFile, list_tracker_files
 from pipelines.lib.pseudonymize import pseudonym

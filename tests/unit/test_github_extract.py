@@ -23,7 +23,8 @@ from pipelines.extract.github import (
     github_token_from_env,
     pull_github,
 )
-from pipelines.extract.http import BearerToken, ExtractError, RetryPolicy
+from pipelines.extract.http import BearerToken
+from pipelines.extract.policy import ExtractError, RetryPolicy
 from pipelines.extract.pulls import CursorStore
 from tests.fakes.github_api import (
     REPO,

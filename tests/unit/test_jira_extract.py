@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.extract.config import JiraFields
-from pipelines.extract.http import ExtractError, RetryPolicy
 from pipelines.extract.jira import JiraCredentials, credentials_from_env, incremental_jql, pull_jira
+from pipelines.extract.policy import ExtractError, RetryPolicy
 from pipelines.extract.pulls import CursorStore
 from pipelines.lib.landing import list_tracker_files, read_manifest
 from pipelines.sources.jira import JiraFieldMap, parse_search_page

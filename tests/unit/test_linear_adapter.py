@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.extract.http import RetryPolicy
 from pipelines.extract.linear import pull_linear
+from pipelines.extract.policy import RetryPolicy
 from pipelines.lib.duckdb_connection import connect
 from pipelines.lib.landing import LandingFile, list_tracker_files
 from pipelines.lib.pseudonymize import pseudonym

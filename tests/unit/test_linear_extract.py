@@ -19,7 +19,6 @@ import pytest
 from dlt.common.configuration.container import Container
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
-from pipelines.extract.http import ExtractError, RetryPolicy
 from pipelines.extract.linear import (
     LINEAR_API_KEY_ENV,
     TEAM_ISSUES_QUERY,
@@ -28,6 +27,7 @@ from pipelines.extract.linear import (
     linear_api_key_from_env,
     pull_linear,
 )
+from pipelines.extract.policy import ExtractError, RetryPolicy
 from pipelines.extract.pulls import CursorStore
 from tests.fakes.linear_api import (
     API_KEY,

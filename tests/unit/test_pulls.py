@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extract.config import ConfigError, JiraFields, load_config
-from pipelines.extract.http import ExtractError
+from pipelines.extract.policy import ExtractError
 from pipelines.extract.pulls import CursorStore, Fetched, pull_folder, run_pull
 from pipelines.extract.sources import is_configured, pull_source, source_settings
 from pipelines.lib.landing import list_tracker_files, readable_pull_folders, unmatched_entries

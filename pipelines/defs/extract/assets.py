@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.defs.resources import DEMO_TAG, WarehouseResource
 from pipelines.extract.config import load_config
-from pipelines.extract.http import ExtractError
+from pipelines.extract.policy import ExtractError
 from pipelines.extract.sources import SOURCES, is_configured, pull_source
 
 
