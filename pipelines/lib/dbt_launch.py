@@ -57,12 +57,46 @@ def run_dbt(args: list[str]) -> None:
     os.execv(executable, [executable, *args])
 
 
+class Forwarder:
+    """The launcher's handler of the forwarded signals: each reaches the dbt process once its
+    pid is known; one that arrives before is kept until then, so that no signal is lost while
+    the preloaded dbt forks."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+        for signum in FORWARDED_SIGNALS:
+            signal.signal(signum, self)
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            self(signum, None)
+
+    def run_dbt_instead(self, args: list[str]) -> None:
+        """Nothing was forked: this process becomes dbt, or first ends as a signal it was sent
+        asks (the default action, as dbt starting would have met it)."""
+        for signum in FORWARDED_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        for signum in self.pending:
+            os.kill(os.getpid(), signum)
+        run_dbt(args)
+
+
 def main() -> int:
     args = sys.argv[1:]
     name = os.environ.get(SOCKET_VARIABLE)
     client = connect(name) if name else None
     if client is None:
         run_dbt(args)
+    forwarder = Forwarder()
     request = {"args": args, "cwd": os.getcwd(), "env": dict(os.environ)}
     with client:
         try:
@@ -73,18 +107,11 @@ def main() -> int:
         if started is None:
             # the preloaded dbt ended before it forked: nothing ran, dbt itself runs the command
             client.close()
-            run_dbt(args)
-        pid = started["pid"]
-
-        def forward(signum: int, _frame: object) -> None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-
-        for signum in FORWARDED_SIGNALS:
-            signal.signal(signum, forward)
+            forwarder.run_dbt_instead(args)
+        forwarder.started(started["pid"])
         ended = receive(client)
     if ended is None:
-        print(f"dbt (process {pid}) ended without an exit code", file=sys.stderr)
+        print(f"dbt (process {forwarder.pid}) ended without an exit code", file=sys.stderr)
         return UNHANDLED_ERROR
     return ended["exit"]
 

@@ -42,7 +42,6 @@ import sys
 from pathlib import Path
 
 from pipelines.lib.dbt_launch import (
-    EXECUTABLE_VARIABLE,
     MESSAGE_BYTES,
     SOCKET_VARIABLE,
     UNHANDLED_ERROR,
@@ -76,8 +75,7 @@ def supported() -> bool:
 class PreloadedDbt:
     """The preloaded dbt process of one run, and the environment that points launchers at it."""
 
-    def __init__(self, dbt_executable: str):
-        self.dbt_executable = dbt_executable
+    def __init__(self) -> None:
         self.name: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -103,11 +101,10 @@ class PreloadedDbt:
             )
 
     def environment(self) -> dict[str, str]:
-        """What a launcher needs: the socket (when the process runs) and the dbt to run without."""
-        values = {EXECUTABLE_VARIABLE: self.dbt_executable}
+        """What points a launcher at the process: its socket's name, while it runs."""
         if self.process is not None and self.process.poll() is None:
-            values[SOCKET_VARIABLE] = self.name
-        return values
+            return {SOCKET_VARIABLE: self.name}
+        return {}
 
     def stop(self) -> None:
         """End the waiting process (it holds nothing but its socket: killed, not asked). A dbt
@@ -182,7 +179,7 @@ def _run_request(connection: socket.socket) -> None:
     connection.send(json.dumps({"pid": os.getpid()}).encode())
     from dbt.cli.main import cli
 
-    sys.argv = ["dbt", *request["args"]]
+    sys.argv = ["dbt", *request["args"]]  # what dbt records as its invocation
     try:
         # as the dbt executable runs it, named as it is (click would name this module); it
         # always ends with SystemExit

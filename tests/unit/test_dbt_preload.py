@@ -6,14 +6,17 @@ folder and environment, signals passed on, and dbt itself whenever nothing prelo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,7 +57,7 @@ def launch(*args: str, env: dict[str, str], cwd: Path | None = None) -> subproce
 
 @pytest.fixture(scope="module")
 def preloaded() -> PreloadedDbt:
-    process = PreloadedDbt(DBT_EXECUTABLE)
+    process = PreloadedDbt()
     process.start()
     yield process
     process.stop()
@@ -110,15 +113,15 @@ def test_dbt_runs_in_the_launchers_folder_and_environment(
     assert f"No dbt_project.yml found at expected path {tmp_path}/dbt_project.yml" in parsed.stdout
 
 
-def test_the_launchers_signals_reach_the_dbt_process() -> None:
-    """A stand-in for the preloaded process: it runs `sleep` as the dbt command's process and
-    reports its exit code. SIGTERM sent to the launcher ends `sleep`, and the launcher exits
-    with the code reported."""
-    name = f"owh-dbt-test-{os.getpid()}-signals"
+@contextlib.contextmanager
+def stand_in_preloaded(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A stand-in for the preloaded process that serves one launcher: it reads the request,
+    closes the launcher's streams it was given, and lets ``answer`` reply on the connection.
+    Yields the socket's name."""
+    name = f"owh-dbt-test-{os.getpid()}-{secrets.token_hex(4)}"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(abstract_address(name))
     listener.listen(1)
-    outcome: dict[str, int] = {}
 
     def serve() -> None:
         connection, _ = listener.accept()
@@ -126,46 +129,71 @@ def test_the_launchers_signals_reach_the_dbt_process() -> None:
             _data, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 3)
             for fd in fds:
                 os.close(fd)
-            sleeper = subprocess.Popen(["sleep", "60"])
-            connection.send(json.dumps({"pid": sleeper.pid}).encode())
-            outcome["returncode"] = sleeper.wait(timeout=30)
-            connection.send(json.dumps({"exit": 130}).encode())
+            answer(connection)
 
-    server = threading.Thread(target=serve)
+    server = threading.Thread(target=serve, daemon=True)
     server.start()
-    env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
-    launcher = subprocess.Popen([*launcher_command(), "build"], env=env)
-    deadline = time.monotonic() + 30
-    while "returncode" not in outcome and time.monotonic() < deadline:
-        time.sleep(0.2)
-        if launcher.poll() is None:
-            launcher.send_signal(signal.SIGTERM)
-    server.join(timeout=30)
-    listener.close()
-    assert outcome["returncode"] == -signal.SIGTERM
-    assert launcher.wait(timeout=30) == 130
+    try:
+        yield name
+    finally:
+        server.join(timeout=30)
+        listener.close()
+
+
+def test_a_signal_sent_while_dbt_forks_reaches_the_dbt_process() -> None:
+    """SIGTERM reaches the launcher after it sent its request and before it knows the dbt
+    process (a `sleep` here): it is passed on once the pid arrives, `sleep` ends by it, and the
+    launcher exits with the code then reported."""
+    request_read, signalled = threading.Event(), threading.Event()
+    outcome: dict[str, int] = {}
+
+    def answer(connection: socket.socket) -> None:
+        request_read.set()
+        signalled.wait(timeout=30)
+        sleeper = subprocess.Popen(["sleep", "60"])
+        connection.send(json.dumps({"pid": sleeper.pid}).encode())
+        outcome["sleep"] = sleeper.wait(timeout=30)
+        connection.send(json.dumps({"exit": 130}).encode())
+
+    with stand_in_preloaded(answer) as name:
+        env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
+        launcher = subprocess.Popen([*launcher_command(), "build"], env=env)
+        assert request_read.wait(timeout=30)
+        launcher.send_signal(signal.SIGTERM)
+        signalled.set()
+        returncode = launcher.wait(timeout=30)
+    assert outcome["sleep"] == -signal.SIGTERM
+    assert returncode == 130
+
+
+def test_a_signal_sent_before_a_failed_fork_ends_the_launcher_not_dbt(refusing_dbt: str) -> None:
+    """The preloaded process closes the connection without forking, after a SIGTERM reached the
+    launcher: the launcher ends by that signal instead of running dbt itself."""
+    request_read, signalled = threading.Event(), threading.Event()
+
+    def answer(_connection: socket.socket) -> None:
+        request_read.set()
+        signalled.wait(timeout=30)
+
+    with stand_in_preloaded(answer) as name:
+        env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: refusing_dbt}
+        launcher = subprocess.Popen(
+            [*launcher_command(), "build"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert request_read.wait(timeout=30)
+        launcher.send_signal(signal.SIGTERM)
+        signalled.set()
+        stdout, _ = launcher.communicate(timeout=30)
+    assert (launcher.returncode, stdout) == (-signal.SIGTERM, "")
 
 
 def test_a_dbt_process_that_ends_without_a_code_is_an_error() -> None:
-    name = f"owh-dbt-test-{os.getpid()}-no-code"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(abstract_address(name))
-    listener.listen(1)
+    def answer(connection: socket.socket) -> None:
+        connection.send(json.dumps({"pid": 4242}).encode())
 
-    def serve() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            _data, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 3)
-            for fd in fds:
-                os.close(fd)
-            connection.send(json.dumps({"pid": 4242}).encode())
-
-    server = threading.Thread(target=serve)
-    server.start()
-    env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
-    result = launch("build", env=env)
-    server.join(timeout=30)
-    listener.close()
+    with stand_in_preloaded(answer) as name:
+        env = {**os.environ, SOCKET_VARIABLE: name, EXECUTABLE_VARIABLE: "/bin/false"}
+        result = launch("build", env=env)
     assert result.returncode == UNHANDLED_ERROR
     assert result.stderr == "dbt (process 4242) ended without an exit code\n"
 
@@ -178,7 +206,7 @@ def test_the_preloaded_process_ends_with_the_process_that_started_it() -> None:
             sys.executable,
             "-c",
             "from pipelines.lib.dbt_preload import PreloadedDbt;"
-            "p = PreloadedDbt('dbt'); p.start(); print(p.process.pid, p.name, flush=True)",
+            "p = PreloadedDbt(); p.start(); print(p.process.pid, p.name, flush=True)",
         ],
         capture_output=True,
         text=True,
@@ -203,14 +231,14 @@ def running(pid: str) -> bool:
 
 
 def test_stop_ends_the_process_and_later_launchers_run_dbt() -> None:
-    process = PreloadedDbt(DBT_EXECUTABLE)
+    process = PreloadedDbt()
     process.start()
     name, pid = process.name, process.process.pid
-    assert process.environment() == {EXECUTABLE_VARIABLE: DBT_EXECUTABLE, SOCKET_VARIABLE: name}
+    assert process.environment() == {SOCKET_VARIABLE: name}
     process.stop()
     assert not running(str(pid))
     assert connect(name) is None
-    assert process.environment() == {EXECUTABLE_VARIABLE: DBT_EXECUTABLE}
+    assert process.environment() == {}
 
 
 def test_a_process_of_another_user_is_not_served(preloaded: PreloadedDbt) -> None:

@@ -119,7 +119,7 @@ class PreloadedDbtCliResource(ProjectDbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        self._preloaded = PreloadedDbt(DBT_EXECUTABLE)
+        self._preloaded = PreloadedDbt()
         self._preloaded.start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
