@@ -9,7 +9,9 @@ dbt, then waits on a Unix socket. dagster-dbt is given ``dbt_launch.py`` as its 
 that launcher hands its arguments, working folder, environment and standard streams to the
 preloaded process, which forks a child that runs the dbt command exactly as the ``dbt``
 executable would, with those streams, and reports its exit code. The import thus happens on the
-second core while the run ingests, and each build starts where dbt reads the project.
+second core while the run ingests, and each build starts where dbt reads the project. Before
+it forks, the process also does what would cost every command again (``pipelines.lib.dbt_tuning``:
+generating dbt's (de)serialisers and schemas, and not rendering events that no logger writes).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
@@ -75,7 +77,8 @@ def supported() -> bool:
 class PreloadedDbt:
     """The preloaded dbt process of one run, and the environment that points launchers at it."""
 
-    def __init__(self) -> None:
+    def __init__(self, kept_parse: Path | None = None) -> None:
+        self.kept_parse = kept_parse
         self.name: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -95,6 +98,7 @@ class PreloadedDbt:
                     "pipelines.lib.dbt_preload",
                     str(listener.fileno()),
                     str(os.getpid()),
+                    *([str(self.kept_parse)] if self.kept_parse else []),
                 ],
                 stdin=subprocess.DEVNULL,
                 pass_fds=[listener.fileno()],
@@ -117,8 +121,9 @@ class PreloadedDbt:
         self.name = None
 
 
-def serve(listener: socket.socket, parent: int) -> None:
-    """Import dbt, then fork a child for each launcher of this user that connects to the
+def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) -> None:
+    """Import dbt and prepare it (``pipelines.lib.dbt_tuning``, from the project's
+    ``kept_parse``), then fork a child for each launcher of this user that connects to the
     listening socket, as long as the process ``parent`` runs (this process's parent until it
     ends)."""
     # registered before dbt's own exit handlers, so that a child runs it after them: its exit
@@ -127,6 +132,11 @@ def serve(listener: socket.socket, parent: int) -> None:
     # dbt's command line and everything it imports; not an adapter: importing duckdb starts a
     # thread, and this process forks while it has no other thread than this one
     import dbt.cli.main  # noqa: F401
+
+    from pipelines.lib import dbt_tuning
+
+    dbt_tuning.skip_unlogged_events()
+    dbt_tuning.warm_up(kept_parse)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped without waiting on them
     # a Ctrl-C of the run reaches the whole process group: the dbt command forked from here
@@ -216,7 +226,8 @@ def _report_exit() -> None:
 
 def main() -> None:
     listener_fd, parent = int(sys.argv[1]), int(sys.argv[2])
-    serve(socket.socket(fileno=listener_fd), parent)
+    kept_parse = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    serve(socket.socket(fileno=listener_fd), parent, kept_parse)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,15 @@ from pipelines.lib.dbt_launch import (
     connect,
 )
 from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
-from pipelines.lib.dbt_project import DBT_EXECUTABLE
+from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    DBT_TARGET_PATH,
+    PARTIAL_PARSE_FILE,
+    build_environment,
+    dbt_command,
+    reuse_parse,
+)
 
 pytestmark = pytest.mark.xdist_group("demo_run")
 
@@ -90,6 +98,48 @@ def test_preloaded_dbt_answers_as_dbt_does(
     assert forked.returncode == plain.returncode != 97
     assert forked.stdout == plain.stdout
     assert forked.stderr == plain.stderr
+
+
+def test_a_preloaded_and_warmed_dbt_logs_a_command_as_dbt_does(
+    refusing_dbt: str, tmp_path: Path
+) -> None:
+    """``dbt ls`` of the project, JSON lines at info as a build logs them: the same events with
+    the same messages, in the same order, from a process that warmed up on the project's kept
+    parse and skips the events nobody logs (pipelines.lib.dbt_tuning)."""
+    process = PreloadedDbt(kept_parse=DBT_PROJECT_DIR / DBT_TARGET_PATH / PARTIAL_PARSE_FILE)
+    process.start()
+    try:
+        events = {}
+        for way in ("plain", "forked"):
+            target = tmp_path / way
+            reuse_parse(target)
+            command = dbt_command(
+                "ls",
+                "--resource-type",
+                "model",
+                "--log-format",
+                "json",
+                target_path=target,
+                log_path=target,
+            )
+            env = {**os.environ, **build_environment(tmp_path / "warehouse.duckdb")}
+            if way == "plain":
+                done = subprocess.run(
+                    command, env=env, capture_output=True, text=True, timeout=120, check=False
+                )
+            else:
+                env.update({**process.environment(), EXECUTABLE_VARIABLE: refusing_dbt})
+                done = launch(*command[1:], env=env)
+            assert done.returncode == 0, done.stdout + done.stderr
+            lines = [json.loads(line)["info"] for line in done.stdout.splitlines()]
+            events[way] = [(line["name"], line["level"], line["msg"]) for line in lines]
+    finally:
+        process.stop()
+    assert events["forked"] == events["plain"]
+    listed = [msg for name, _level, msg in events["plain"] if name == "PrintEvent"]
+    assert "outcome_warehouse.marts.flow.fct_tasks" in listed
+    # the kept parse was reused, not parsed again: the build's case
+    assert not any(name == "UnableToPartialParse" for name, _level, _msg in events["plain"])
 
 
 def test_dbt_runs_in_the_launchers_folder_and_environment(

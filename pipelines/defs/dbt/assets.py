@@ -52,6 +52,7 @@ from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     DBT_TARGET_PATH,
+    PARTIAL_PARSE_FILE,
     build_environment,
     dbt_environment,
     dbt_threads,
@@ -119,7 +120,9 @@ class PreloadedDbtCliResource(ProjectDbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        self._preloaded = PreloadedDbt()
+        self._preloaded = PreloadedDbt(
+            kept_parse=Path(self.project_dir) / DBT_TARGET_PATH / PARTIAL_PARSE_FILE
+        )
         self._preloaded.start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -1,0 +1,138 @@
+"""What the preloaded dbt process (``pipelines.lib.dbt_preload``) does once, before it forks,
+so that no dbt command forked from it does it again.
+
+Two costs of dbt Core 1.11 are paid per command, or per event, and neither changes what dbt
+writes:
+
+- **Events nobody logs.** dbt fires about 26 events per node, most of them at debug level (each
+  statement, each connection). For every event it builds a protobuf message, and for every
+  logger (standard output, ``dbt.log``) it renders the line — JSON through a dict, or text with
+  the environment's secrets scrubbed — before Python's logging drops it for being below the
+  logger's level. A build logs at info (``--log-level-file info``; dagster-dbt reads info lines),
+  so on the demo 9,500 of 10,300 events were built and rendered twice for nothing: about 2 s of a
+  16 s ``dbt build``. ``skip_unlogged_events`` keeps an event's line from being rendered when its
+  logger would drop it, and the event itself from being built when no logger and no callback
+  could use it. Every line that is written is written as before, from the same message.
+- **Code dbt generates lazily.** dbt's classes (de)serialise through code that mashumaro
+  generates at the first use, and validate its project files against JSON schemas built at the
+  first use: about 0.6 s of every command's start, before its first node. ``warm_up`` uses them
+  once, here, reading the project's kept parse; the forked commands inherit the result.
+
+Both are optional: when dbt's internals are not what they were written against (another dbt
+version), ``skip_unlogged_events`` changes nothing and returns False, and ``warm_up`` ignores
+any error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from pathlib import Path
+from typing import Any
+
+# Python's logging levels of dbt's event levels (dbt_common.events.logger._log_level_map).
+_LOGGING_LEVELS = {"debug": 10, "test": 10, "info": 20, "warn": 30, "error": 40}
+_DEBUG = 10
+
+
+def skip_unlogged_events() -> bool:
+    """Install the two shortcuts (module docstring) on dbt's event logging. Returns whether they
+    are installed: False when dbt's event manager or loggers lack what they rely on."""
+    try:
+        from dbt.tracking import track_behavior_change_warn
+        from dbt_common.events import event_manager, logger
+        from dbt_common.events.base_types import EventLevel
+    except ImportError:
+        return False
+    manager_class, logger_class = event_manager.EventManager, logger._Logger
+    if getattr(logger_class.write_line, "_owh_skips", False):
+        return True
+    if not all(
+        hasattr(owner, name)
+        for owner, name in (
+            (manager_class, "fire_event"),
+            (logger_class, "write_line"),
+            (logger, "_is_print_event"),
+        )
+    ):
+        return False
+    write_line, fire_event = logger_class.write_line, manager_class.fire_event
+    unlogged_levels = (EventLevel.DEBUG, EventLevel.TEST)
+
+    def write_logged_line(self: Any, msg: Any) -> None:
+        python_logger = getattr(self, "_python_logger", None)
+        level = _LOGGING_LEVELS.get(msg.info.level)
+        if (
+            python_logger is not None
+            and level is not None
+            and not logger._is_print_event(msg)  # dbt logs these as errors, whatever their level
+            and not python_logger.isEnabledFor(level)
+        ):
+            return  # the line logging would drop: not rendered
+        write_line(self, msg)
+
+    def fire_used_event(
+        self: Any,
+        e: Any,
+        level: Any = None,
+        node: Any = None,
+        force_warn_or_error_handling: bool = False,
+    ) -> None:
+        if (
+            (level or e.level_tag()) in unlogged_levels
+            and not force_warn_or_error_handling
+            # dbt's own callback reads only a warning (BehaviorChangeEvent); any other one, as
+            # dbtRunner's callbacks, may read every event
+            and all(callback is track_behavior_change_warn for callback in self.callbacks)
+            and all(_drops_debug(each) for each in self.loggers)
+        ):
+            return  # a debug event that no logger writes and no callback reads: not built
+        fire_event(self, e, level, node, force_warn_or_error_handling)
+
+    write_logged_line._owh_skips = True  # type: ignore[attr-defined]
+    logger_class.write_line = write_logged_line
+    manager_class.fire_event = fire_used_event
+    return True
+
+
+def _drops_debug(event_logger: Any) -> bool:
+    python_logger = getattr(event_logger, "_python_logger", None)
+    return python_logger is not None and not python_logger.isEnabledFor(_DEBUG)
+
+
+def warm_up(kept_parse: Path | None) -> None:
+    """Generate, in this process, the code every dbt command generates before its first node:
+    the JSON schemas its project files are validated against, and the (de)serialisers of the
+    manifest, by reading ``kept_parse`` (the project's ``partial_parse.msgpack``) and flattening
+    its graph as a build does. Opens no database and starts no thread."""
+    with contextlib.suppress(Exception):
+        from dbt.contracts.project import (
+            Configuration,
+            PackageConfig,
+            ProfileConfig,
+            Project,
+            ProjectFlags,
+        )
+        from dbt.contracts.selection import SelectorFile
+
+        for schema_class in (
+            Project,
+            ProjectFlags,
+            PackageConfig,
+            ProfileConfig,
+            Configuration,
+            SelectorFile,
+        ):
+            schema_class.json_schema()
+    if kept_parse is None or not kept_parse.is_file():
+        return
+    with contextlib.suppress(Exception):
+        from dbt.contracts.graph.manifest import Manifest
+        from dbt.parser.manifest import extended_mashumuro_decoder
+
+        manifest = Manifest.from_msgpack(
+            kept_parse.read_bytes(), decoder=extended_mashumuro_decoder
+        )
+        manifest.build_flat_graph()
+        del manifest
+    gc.collect()

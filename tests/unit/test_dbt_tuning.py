@@ -1,0 +1,248 @@
+"""What the preloaded dbt process does before it forks (pipelines.lib.dbt_tuning).
+
+Each check runs in a new interpreter: the shortcuts change dbt's classes for the whole process,
+as they do in the preloaded process, and must not reach the other tests.
+
+Events are fired through dbt's own event manager and loggers, twice: as dbt does, then with
+``skip_unlogged_events`` installed. Every line written must be the same, byte for byte (clocks
+frozen); what changes is only how many events are built and rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from pipelines.lib.dbt_project import DBT_PROJECT_DIR, DBT_TARGET_PATH, PARTIAL_PARSE_FILE
+
+FIRE_EVENTS = textwrap.dedent(
+    """
+    import datetime as dt
+    import io
+    import json
+    import os
+    import sys
+
+    import dbt_common.events.base_types as base_types
+    import dbt_common.events.event_manager as event_manager
+    import dbt_common.events.logger as logger
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.functions import env_scrubber
+    from dbt_common.events.logger import LineFormat, LoggerConfig
+    from dbt_common.events.types import Formatting, Note, PrintEvent, RetryExternalCall
+
+    from pipelines.lib import dbt_tuning
+
+    # frozen clocks: the JSON lines carry the event's time, the text lines the time of writing
+    base_types.get_json_string_utcnow = lambda: "2026-12-06T17:00:00.000000Z"
+
+    class FrozenDatetime(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 12, 6, 17, 0, 0, tzinfo=tz)
+
+    logger.datetime = FrozenDatetime
+    built = []
+    build_message = event_manager.msg_from_base_event
+
+    def counting_build(event, level=None):
+        built.append(type(event).__name__)
+        return build_message(event, level=level)
+
+    event_manager.msg_from_base_event = counting_build
+    rendered = []
+    for logger_class in (logger._JsonLogger, logger._TextLogger):
+        def counting_render(self, msg, _render=logger_class.create_line):
+            rendered.append(msg.info.name)
+            return _render(self, msg)
+        logger_class.create_line = counting_render
+
+    os.environ["DBT_ENV_SECRET_TOKEN"] = "s3cr3t-value"
+    EVENTS = [
+        (Note(msg="started, token s3cr3t-value"), None),
+        (RetryExternalCall(attempt=1, max=3), None),
+        (Formatting(msg=""), None),
+        (RetryExternalCall(attempt=2, max=3), EventLevel.INFO),
+        (Note(msg="a note at debug"), EventLevel.DEBUG),
+        (PrintEvent(msg="printed"), None),
+        (Note(msg="a warning"), EventLevel.WARN),
+    ]
+
+    def fire(stdout_level, file_level, callbacks):
+        stdout, log_file = io.StringIO(), io.StringIO()
+        manager = event_manager.EventManager()
+        manager.callbacks = list(callbacks)
+        for name, line_format, level, stream in (
+            ("stdout_log", LineFormat.Json, stdout_level, stdout),
+            ("file_log", LineFormat.PlainText, file_level, log_file),
+        ):
+            manager.add_logger(
+                LoggerConfig(
+                    name=name,
+                    line_format=line_format,
+                    level=level,
+                    scrubber=env_scrubber,
+                    output_stream=stream,
+                )
+            )
+        built.clear()
+        rendered.clear()
+        for event, level in EVENTS:
+            manager.fire_event(event, level=level)
+        return {
+            "stdout": stdout.getvalue(),
+            "file": log_file.getvalue(),
+            "built": len(built),
+            "rendered": len(rendered),
+        }
+
+    heard = []
+    CASES = {
+        "info": (EventLevel.INFO, EventLevel.INFO, [track_behavior_change_warn]),
+        "file_at_debug": (EventLevel.INFO, EventLevel.DEBUG, [track_behavior_change_warn]),
+        "quiet": (EventLevel.ERROR, EventLevel.INFO, [track_behavior_change_warn]),
+        "callback": (EventLevel.INFO, EventLevel.INFO, [heard.append]),
+    }
+    before = {case: fire(*arguments) for case, arguments in CASES.items()}
+    heard_before = len(heard)
+    installed = dbt_tuning.skip_unlogged_events()
+    again = dbt_tuning.skip_unlogged_events()
+    heard.clear()
+    after = {case: fire(*arguments) for case, arguments in CASES.items()}
+    print(json.dumps({
+        "installed": installed,
+        "again": again,
+        "before": before,
+        "after": after,
+        "heard": [heard_before, len(heard)],
+    }))
+    """
+)
+
+
+def run_python(source: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", source, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_skipping_unlogged_events_writes_every_line_as_dbt_does() -> None:
+    result = run_python(FIRE_EVENTS)
+    assert result["installed"] is True
+    assert result["again"] is True  # installing twice keeps one layer of shortcuts
+    before, after = result["before"], result["after"]
+    for case in before:
+        assert after[case]["stdout"] == before[case]["stdout"], case
+        assert after[case]["file"] == before[case]["file"], case
+
+    # what dbt writes at info: the info lines, the warning, the printed line; the secret scrubbed
+    stdout_lines = [json.loads(line) for line in before["info"]["stdout"].splitlines()]
+    assert [(line["info"]["name"], line["info"]["msg"]) for line in stdout_lines] == [
+        ("Note", "started, token *****"),
+        ("Formatting", ""),
+        ("RetryExternalCall", "Retrying external call. Attempt: 2 Max attempts: 3"),
+        ("PrintEvent", "printed"),
+        ("Note", "a warning"),
+    ]
+    assert before["info"]["file"] == (
+        "17:00:00  started, token *****\n"
+        "17:00:00  \n"
+        "17:00:00  Retrying external call. Attempt: 2 Max attempts: 3\n"
+        "printed\n"
+        "17:00:00  a warning\n"
+    )
+    # --quiet: only the printed line (and nothing below error) reaches standard output
+    quiet = [json.loads(line)["info"]["msg"] for line in before["quiet"]["stdout"].splitlines()]
+    assert quiet == ["printed"]
+
+
+def test_skipping_unlogged_events_builds_and_renders_only_what_is_used() -> None:
+    result = run_python(FIRE_EVENTS)
+    before, after = result["before"], result["after"]
+    # dbt builds all 7 events and renders each for both loggers
+    assert [before["info"]["built"], before["info"]["rendered"]] == [7, 14]
+    # the two debug events are not built; each logger renders only the 5 lines it writes
+    assert [after["info"]["built"], after["info"]["rendered"]] == [5, 10]
+    # a log file at debug wants them all: all built; the stdout logger renders its 5 lines only
+    assert [after["file_at_debug"]["built"], after["file_at_debug"]["rendered"]] == [7, 12]
+    # --quiet: the stdout logger renders only the printed line
+    assert [after["quiet"]["built"], after["quiet"]["rendered"]] == [5, 6]
+    # a callback of its own (as dbtRunner's) hears every event, before and after
+    assert after["callback"]["built"] == 7
+    assert result["heard"] == [7, 7]
+
+
+WARM_UP = textwrap.dedent(
+    """
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    import dbt.cli.main
+    import mashumaro.core.meta.code.builder as builder
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumuro_decoder
+    from dbt_common.dataclass_schema import dbtClassMixin
+
+    from pipelines.lib import dbt_tuning
+
+    kept_parse = Path(sys.argv[1]) if sys.argv[1] != "-" else None
+    dbt_tuning.warm_up(kept_parse)
+    schemas = dbtClassMixin.__dict__["json_schema"].__func__.cache_info().currsize
+    threads = len(os.listdir("/proc/self/task"))
+    generated = []
+    for method in ("add_unpack_method", "add_pack_method"):
+        def counting(self, *args, _generate=getattr(builder.CodeBuilder, method), **kwargs):
+            generated.append(method)
+            return _generate(self, *args, **kwargs)
+        setattr(builder.CodeBuilder, method, counting)
+    manifest_file = Path(sys.argv[2])
+    manifest = Manifest.from_msgpack(
+        manifest_file.read_bytes(), decoder=extended_mashumuro_decoder
+    )
+    manifest.build_flat_graph()
+    print(json.dumps({"schemas": schemas, "threads": threads, "generated": len(generated)}))
+    """
+)
+
+
+def kept_parse() -> Path:
+    from pipelines.lib.dbt_project import ensure_manifest
+
+    ensure_manifest()
+    return DBT_PROJECT_DIR / DBT_TARGET_PATH / PARTIAL_PARSE_FILE
+
+
+def test_warm_up_generates_what_reading_the_project_needs_and_starts_no_thread() -> None:
+    parse = str(kept_parse())
+    warm = run_python(WARM_UP, parse, parse)
+    # the six project-file schemas are built, and reading the kept parse again generates no code
+    assert warm == {"schemas": 6, "threads": 1, "generated": 0}
+    # without the warm-up (no kept parse given) that read generates the code, so the count above
+    # is not vacuous
+    cold = run_python(WARM_UP, "-", parse)
+    assert cold["generated"] > 100
+    assert cold["schemas"] == 6
+
+
+def test_warm_up_ignores_a_kept_parse_it_cannot_read(tmp_path: Path) -> None:
+    broken = tmp_path / PARTIAL_PARSE_FILE
+    broken.write_bytes(b"\x93 not a manifest")
+    source = (
+        "from pathlib import Path; import sys; import dbt.cli.main\n"
+        "from pipelines.lib import dbt_tuning\n"
+        "dbt_tuning.warm_up(Path(sys.argv[1])); dbt_tuning.warm_up(Path(sys.argv[2]))\n"
+        "print('{\"done\": true}')\n"
+    )
+    assert run_python(source, str(broken), str(tmp_path / "missing.msgpack")) == {"done": True}
