@@ -130,6 +130,31 @@ def run_nightly(
         if missing is not None:
             raise RuntimeError(f"the spark engine cannot run here: {missing}")
 
+    from pipelines.lib import gx_worker
+
+    # started before Dagster is imported: the worker imports Great Expectations meanwhile
+    with gx_worker.running():
+        return _execute_nightly(
+            landing_dir,
+            warehouse_dir,
+            as_of=as_of,
+            demo=demo,
+            full_refresh=full_refresh,
+            engine=engine,
+            on_event=on_event,
+        )
+
+
+def _execute_nightly(
+    landing_dir: Path,
+    warehouse_dir: Path,
+    *,
+    as_of: dt.date,
+    demo: bool,
+    full_refresh: bool,
+    engine: str,
+    on_event: Callable[[str, str], None],
+) -> RunSummary:
     import dagster as dg
 
     from pipelines.definitions import build_defs

@@ -29,6 +29,10 @@ contract in ``raw_schema`` so that a new column or table gets its expectations f
   plus quarantined, and those equal the file's rows in the raw table and in ``raw.quarantine``
   (nothing lost, nothing counted that is not there).
 
+This module never imports GX: it describes each expectation (``Expect``: GX's class name and
+arguments) and leaves GX to ``pipelines.lib.gx_suites``, which ``pipelines.lib.gx_worker`` runs in
+a worker process during `owh run` (GX's import then costs the run no time) or in this process.
+
 A validation reports counts, never values: only counts are copied out of GX's results (the
 positions of the unexpected rows of a reduced frame are read to add up their row counts, and
 dropped), so a check result cannot carry personal data. An expectation that raised an exception (a
@@ -39,10 +43,7 @@ so is a reduced frame on which GX and DuckDB disagree about which rows are unexp
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -50,27 +51,6 @@ import pandas as pd
 
 from pipelines.lib.raw_schema import LINEAGE_COLUMNS, RAW_SCHEMA, TABLES, Column, RawTable
 from pipelines.lib.sql import quote_identifier, quote_literal
-
-# GX would otherwise try to send usage statistics from a machine that may have no network.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
-# With the optional spark extra (docs/spark.md) installed, GX imports pyspark's Spark Connect
-# modules, and pyspark ends any process whose __main__ has neither file nor spec (`python -c`, a
-# pytest-xdist worker) with exit status 0, taking it for a run of its own doctests. An
-# interactive interpreter (sys.ps1 set) is exempt: marked so only while GX is imported.
-_interactive = hasattr(sys, "ps1")
-if not _interactive:
-    sys.ps1 = ""
-try:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-finally:
-    if not _interactive:
-        del sys.ps1
 
 # No tracker export, KPI or survey in this warehouse predates this day.
 EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1)
@@ -123,6 +103,28 @@ class ExpectationOutcome:
     @property
     def could_not_run(self) -> bool:
         return self.error is not None
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A GX expectation, by the name of its class in ``great_expectations.expectations`` and its
+    arguments: made into GX's object where GX runs."""
+
+    name: str
+    kwargs: Mapping[str, object] = field(default_factory=dict)
+
+
+def expect(name: str, **kwargs: object) -> Expect:
+    return Expect(name, kwargs)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """GX's verdict on one frame for one expectation, and the positions of the rows it flagged
+    (asked for on a reduced frame only, to add up their weights)."""
+
+    outcome: ExpectationOutcome
+    flagged: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ class Batch:
 
     name: str
     frame: pd.DataFrame | Frames
-    expectations: Sequence[gx.expectations.Expectation]
+    expectations: Sequence[Expect]
     weights: str | None = None
     element_count: int | None = None
     observed: int | None = None
@@ -250,8 +252,11 @@ def raw_table_batches(
                 f"{table.name}: load log",
                 pd.DataFrame({"quarantined_share": [rows_quarantined / rows_read]}),
                 [
-                    gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="quarantined_share", min_value=0, max_value=MAX_QUARANTINED_SHARE
+                    expect(
+                        "ExpectColumnValuesToBeBetween",
+                        column="quarantined_share",
+                        min_value=0,
+                        max_value=MAX_QUARANTINED_SHARE,
                     )
                 ],
             )
@@ -262,9 +267,7 @@ def raw_table_batches(
                 f"{table.name}: rows of each file accounted for",
                 file_accounts,
                 [
-                    gx.expectations.ExpectColumnValuesToBeBetween(
-                        column=column, min_value=0, max_value=0
-                    )
+                    expect("ExpectColumnValuesToBeBetween", column=column, min_value=0, max_value=0)
                     for column in FILE_ACCOUNTS
                 ],
             )
@@ -289,7 +292,7 @@ def _not_null_batch(con, table: RawTable, column: Column, present: Sequence[str]
 
     GX counts NaN as null, DuckDB does not: a floating column also separates NaN.
     """
-    expectation = gx.expectations.ExpectColumnValuesToNotBeNull(column=column.name)
+    expectation = expect("ExpectColumnValuesToNotBeNull", column=column.name)
     if column.name not in present:
         return _missing_column_batch(table, expectation, present)
     name = quote_identifier(column.name)
@@ -317,8 +320,8 @@ def _between_batch(
     A value between the least and the greatest within is within as well, so the two stand for all
     of them: one carries their rows, the other none.
     """
-    expectation = gx.expectations.ExpectColumnValuesToBeBetween(
-        column=column, min_value=low, max_value=high
+    expectation = expect(
+        "ExpectColumnValuesToBeBetween", column=column, min_value=low, max_value=high
     )
     if column not in present:
         return _missing_column_batch(table, expectation, present)
@@ -351,9 +354,7 @@ def _in_set_batch(
     con, table: RawTable, column: str, present: Sequence[str], allowed: Sequence[str]
 ) -> Batch:
     """In the set, on the column's distinct values with their rows: a closed vocabulary has few."""
-    expectation = gx.expectations.ExpectColumnValuesToBeInSet(
-        column=column, value_set=list(allowed)
-    )
+    expectation = expect("ExpectColumnValuesToBeInSet", column=column, value_set=list(allowed))
     if column not in present:
         return _missing_column_batch(table, expectation, present)
     name = quote_identifier(column)
@@ -373,7 +374,8 @@ def _row_count_batch(con, table: RawTable, previous_rows: int) -> Batch:
         f"{table.name}: row count",
         pd.DataFrame({"rows": [rows]}),
         [
-            gx.expectations.ExpectColumnValuesToBeBetween(
+            expect(
+                "ExpectColumnValuesToBeBetween",
                 column="rows",
                 min_value=math.ceil(previous_rows * VOLUME_FLOOR),
                 max_value=math.floor(previous_rows * VOLUME_CEILING),
@@ -390,7 +392,7 @@ def _conflicting_keys_batch(con, table: RawTable, present: Sequence[str]) -> Bat
     element count is still that of all distinct rows.
     """
     keyed = [*table.key, "_source_file"]
-    expectation = gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keyed)
+    expectation = expect("ExpectCompoundColumnsToBeUnique", column_list=keyed)
     if not set(keyed) <= set(present):  # the unrunnable expectation then says which is missing
         return _missing_column_batch(table, expectation, present, name_suffix=DISTINCT_ROWS)
     content = [c for c in present if c not in LINEAGE_NAMES]
@@ -412,7 +414,7 @@ def _units_per_kpi_batch(con, table: RawTable) -> Batch:
         f"(select * from {table.qualified_name} where kpi_id is not null and unit is not null)",
         ["kpi_id", "unit"],
         ["kpi_id"],
-        gx.expectations.ExpectColumnValuesToBeUnique(column="kpi_id"),
+        expect("ExpectColumnValuesToBeUnique", column="kpi_id"),
     )
 
 
@@ -422,7 +424,7 @@ def _repeated_keys_batch(
     rows: str,
     columns: Sequence[str],
     key: Sequence[str],
-    expectation: gx.expectations.Expectation,
+    expectation: Expect,
 ) -> Batch:
     """Uniqueness of ``key`` among the distinct ``columns`` of ``rows``, on the distinct rows
     whose key occurs more than once.
@@ -480,7 +482,7 @@ def _repeated_keys_batch(
 
 def _missing_column_batch(
     table: RawTable,
-    expectation: gx.expectations.Expectation,
+    expectation: Expect,
     present: Sequence[str],
     name_suffix: str | None = None,
 ) -> Batch:
@@ -582,52 +584,30 @@ def read_file_accounts(con, table: RawTable) -> pd.DataFrame:
     ).df()
 
 
-@functools.cache
-def _dataframe_batches():
-    """The batch definition every frame is validated through: a whole pandas DataFrame, given
-    with each validation, in an ephemeral GX context made once per process.
-
-    Each data source or asset added to a context saves the context's whole configuration, as
-    YAML, even in memory: a context and an asset per suite cost about a third of a suite's time.
-    The definition holds no data and no result, so every suite can share it."""
-    # in memory, without a Data Docs site: nothing of a validation is written anywhere
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults()),
-    )
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    asset = context.data_sources.add_pandas("raw").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
-
-
 def validate(table: str, batches: Sequence[Batch]) -> SuiteResult:
-    """Run every batch's expectations in an ephemeral GX context; counts out, values never."""
-    definition = _dataframe_batches()
+    """Run every batch's expectations through GX (``pipelines.lib.gx_worker``); counts out,
+    values never."""
     outcomes: list[ExpectationOutcome] = []
-    for index, batch in enumerate(batches):
-        suite = gx.ExpectationSuite(name=f"{table}_{index}")
-        for expectation in batch.expectations:
-            suite.add_expectation(expectation)
-        outcomes.extend(_batch_outcomes(batch, definition, suite))
+    for batch in batches:
+        outcomes.extend(_batch_outcomes(batch))
     return SuiteResult(table=table, outcomes=tuple(outcomes))
 
 
-def _batch_outcomes(batch: Batch, definition, suite) -> list[ExpectationOutcome]:
-    """The suite's outcomes on every chunk of the batch's frame, added up per expectation."""
-    # a weighted frame needs the positions of the unexpected rows to add up their weights
-    result_format = {
-        "result_format": "COMPLETE" if batch.weights else "BASIC",
-        "partial_unexpected_count": 0,
-    }
+def _batch_outcomes(batch: Batch) -> list[ExpectationOutcome]:
+    """The expectations' outcomes on every chunk of the batch's frame, added up per
+    expectation."""
+    from pipelines.lib.gx_worker import validate_frame
+
     totals: list[ExpectationOutcome | None] = [None] * len(batch.expectations)
     for chunk in _frames(batch.frame):
-        result = definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
-            suite, result_format=result_format
+        # a weighted frame needs the positions of the unexpected rows to add up their weights
+        results = validate_frame(
+            batch.name, chunk, batch.expectations, complete=batch.weights is not None
         )
-        for position, expectation_result in enumerate(result.results):
-            outcome = _outcome(batch.name, expectation_result)
+        for position, result in enumerate(results):
+            outcome = result.outcome
             if batch.weights and not outcome.could_not_run:
-                outcome = _weighted(outcome, chunk, expectation_result, batch.weights)
+                outcome = _weighted(outcome, chunk, result.flagged, batch.weights)
             totals[position] = _added(totals[position], outcome)
     return [_as_batch_counts(outcome, batch) for outcome in totals if outcome is not None]
 
@@ -642,14 +622,14 @@ def _frames(frame: pd.DataFrame | Frames) -> Iterator[pd.DataFrame]:
 
 
 def _weighted(
-    outcome: ExpectationOutcome, chunk: pd.DataFrame, result, weights: str
+    outcome: ExpectationOutcome, chunk: pd.DataFrame, flagged: Sequence[int], weights: str
 ) -> ExpectationOutcome:
     """The outcome in the table's rows: the weights of the rows GX flagged, of all weights.
 
     Could not run when GX flagged other rows than DuckDB found unexpected: the reduction would
     then not have kept the expectation's meaning.
     """
-    flagged = sorted((result.result or {}).get("unexpected_index_list") or [])
+    flagged = sorted(flagged)
     expected = sorted(chunk.index[chunk[DUCKDB_UNEXPECTED].fillna(False).astype(bool)])
     if flagged != expected:
         return replace(
@@ -727,41 +707,6 @@ def validate_raw_table(
             file_accounts=read_file_accounts(con, table),
         ),
     )
-
-
-def _outcome(batch: str, result) -> ExpectationOutcome:
-    config = result.expectation_config
-    kwargs = config.kwargs
-    columns = kwargs.get("column") or ", ".join(kwargs.get("column_list") or [])
-    name = f"{config.type}({columns})" if columns else config.type
-    message = _raised_exception(result.exception_info or {})
-    if message is not None:
-        return ExpectationOutcome(batch, name, success=False, error=message)
-    counts = result.result or {}
-    observed = counts.get("observed_value")
-    return ExpectationOutcome(
-        batch,
-        name,
-        success=bool(result.success),
-        element_count=counts.get("element_count"),
-        unexpected_count=counts.get("unexpected_count"),
-        # only row counts are copied: other observed values could be data
-        observed=observed if config.type == "expect_table_row_count_to_be_between" else None,
-    )
-
-
-def _raised_exception(info: Mapping[str, object]) -> str | None:
-    """The first line of the exception an expectation raised, wherever GX put it.
-
-    GX reports it at the top level of ``exception_info`` for some failures and, for a metric
-    that could not be computed (a missing column), in a dict per metric.
-    """
-    candidates = [info, *(v for v in info.values() if isinstance(v, Mapping))]
-    for candidate in candidates:
-        if candidate.get("raised_exception"):
-            message = str(candidate.get("exception_message") or "exception raised")
-            return message.strip().splitlines()[0]
-    return None
 
 
 def _cell(value: int | None) -> str:

@@ -19,7 +19,7 @@ from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.quality import (
     DUCKDB_UNEXPECTED,
     Batch,
-    gx,
+    expect,
     raw_table_batches,
     validate,
     validate_raw_table,
@@ -322,8 +322,8 @@ def test_an_expectation_that_raised_is_an_error_never_a_pass():
                 "tasks",
                 frame,
                 [
-                    gx.expectations.ExpectColumnValuesToNotBeNull(column="task_id"),
-                    gx.expectations.ExpectColumnValuesToNotBeNull(column="status"),
+                    expect("ExpectColumnValuesToNotBeNull", column="task_id"),
+                    expect("ExpectColumnValuesToNotBeNull", column="status"),
                 ],
             )
         ],
@@ -429,7 +429,7 @@ def test_a_reduced_frame_counts_the_rows_its_values_stand_for():
         frame = pd.DataFrame(
             {"status": ["Done", None], "_rows": [5, 2], DUCKDB_UNEXPECTED: unexpected}
         )
-        expectation = gx.expectations.ExpectColumnValuesToNotBeNull(column="status")
+        expectation = expect("ExpectColumnValuesToNotBeNull", column="status")
         return validate("tasks", [Batch("tasks", frame, [expectation], weights="_rows")])
 
     assert failed(not_null([False, True])) == {
