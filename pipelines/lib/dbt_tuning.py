@@ -17,6 +17,11 @@ writes:
   generates at the first use, and validate its project files against JSON schemas built at the
   first use: about 0.6 s of every command's start, before its first node. ``warm_up`` uses them
   once, here, reading the project's kept parse; the forked commands inherit the result.
+- **pandas, imported by the first query.** DuckDB's first query in a dbt command imports pandas
+  (with numpy and pyarrow), about 0.4 s of every command. ``warm_up`` imports it here, with
+  numpy's OpenBLAS and pyarrow's jemalloc told not to start the threads they start by default:
+  the process must still have no thread but its own when it forks. dbt does no linear algebra,
+  and jemalloc's background thread only returns freed memory to the system sooner.
 
 Both are optional: when dbt's internals are not what they were written against (another dbt
 version), ``skip_unlogged_events`` changes nothing and returns False, and ``warm_up`` ignores
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +102,24 @@ def skip_unlogged_events() -> bool:
     return True
 
 
+# What keeps numpy's OpenBLAS and pyarrow's jemalloc from starting a thread when they load.
+SINGLE_THREAD_ENVIRONMENT = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+}
+
+
+def preload_pandas() -> bool:
+    """Import pandas the way that starts no thread (module docstring), unless numpy or pyarrow
+    was imported already, with whatever threads it started. Returns whether it imported."""
+    if "numpy" in sys.modules or "pyarrow" in sys.modules:
+        return False
+    os.environ.update(SINGLE_THREAD_ENVIRONMENT)
+    import pandas  # noqa: F401
+
+    return True
+
+
 def _drops_debug(event_logger: Any) -> bool:
     python_logger = getattr(event_logger, "_python_logger", None)
     return python_logger is not None and not python_logger.isEnabledFor(_DEBUG)
@@ -104,7 +129,9 @@ def warm_up(kept_parse: Path | None) -> None:
     """Generate, in this process, the code every dbt command generates before its first node:
     the JSON schemas its project files are validated against, and the (de)serialisers of the
     manifest, by reading ``kept_parse`` (the project's ``partial_parse.msgpack``) and flattening
-    its graph as a build does. Opens no database and starts no thread."""
+    its graph as a build does; and import pandas (``preload_pandas``). Opens no database and
+    starts no thread."""
+    preload_pandas()
     with contextlib.suppress(Exception):
         from dbt.contracts.project import (
             Configuration,

@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Imported once here, so that the runs of this session validate their suites in this process
+# (``pipelines.lib.gx_worker.running`` starts no worker in a process that has imported Great
+# Expectations): a worker per run would import it again, on a core the other test worker uses.
+# The worker is tested in tests/unit/test_gx_worker.py; `owh demo` runs through it.
+import pipelines.lib.gx_suites  # noqa: F401
 from pipelines.demo.generator import generate_demo
 from pipelines.lib.dbt_project import (
     build_environment,

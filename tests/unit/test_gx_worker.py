@@ -39,9 +39,17 @@ EXPECTATIONS = [
 
 @pytest.fixture(scope="module")
 def worker() -> Iterator[gx_worker.GxWorker]:
-    with gx_worker.running() as running:
+    """A worker, as `owh run` starts one (this test process may have imported GX already, in
+    which case ``running()`` would rightly start none)."""
+    running = gx_worker.GxWorker()
+    running.start()
+    previous, gx_worker._worker = gx_worker._worker, running
+    try:
         yield running
-    assert not running.alive  # stopped when the block ended
+    finally:
+        gx_worker._worker = previous
+        running.stop()
+    assert not running.alive
 
 
 def test_the_worker_answers_as_gx_does_in_this_process(worker: gx_worker.GxWorker) -> None:
@@ -95,15 +103,26 @@ def wait_until_ended(pid: int, seconds: float = 60) -> bool:
 
 
 def test_a_dead_worker_leaves_the_validation_to_this_process(caplog, monkeypatch) -> None:
-    with gx_worker.running() as worker:
-        worker.process.kill()
-        assert wait_until_ended(worker.process.pid)
-        # as if it died while the call was on its way: not yet seen as ended
-        monkeypatch.setattr(worker.process, "poll", lambda: None)
-        with caplog.at_level(logging.WARNING, logger=gx_worker.__name__):
-            results = gx_worker.validate_frame("tasks", FRAME, EXPECTATIONS[:1], complete=True)
+    dead = gx_worker.GxWorker()
+    dead.start()
+    dead.process.kill()
+    assert wait_until_ended(dead.process.pid)
+    # as if it died while the call was on its way: not yet seen as ended
+    monkeypatch.setattr(dead.process, "poll", lambda: None)
+    monkeypatch.setattr(gx_worker, "_worker", dead)
+    with caplog.at_level(logging.WARNING, logger=gx_worker.__name__):
+        results = gx_worker.validate_frame("tasks", FRAME, EXPECTATIONS[:1], complete=True)
+    dead.stop()
     assert [(r.outcome.unexpected_count, r.flagged) for r in results] == [(1, (1,))]
     assert "the Great Expectations worker ended (BrokenPipeError" in caplog.text
+
+
+def test_a_process_that_imported_gx_validates_itself() -> None:
+    assert "great_expectations" in sys.modules  # this module imported gx_suites
+    before = gx_worker._worker
+    with gx_worker.running() as worker:
+        assert worker is None
+        assert gx_worker._worker is before  # nothing started, nothing replaced
 
 
 def run_python(source: str) -> dict:
