@@ -22,6 +22,9 @@ import pytest
 from pipelines.lib import gx_suites, gx_worker
 from pipelines.lib.quality import DUCKDB_UNEXPECTED, Expect, expect
 
+# with the demo run's tests: evens the two test workers' shares (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("demo_run")
+
 FRAME = pd.DataFrame(
     {
         "status": ["Done", None, "Open"],
