@@ -18,11 +18,17 @@ controller sees only test names, so it reads the group from the module's source.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
+
+# The nightlies each test worker runs in its own process share one preloaded dbt (and
+# subprocesses that run one, one per process): starting one per run cost each run about 3 s of
+# the core the other test worker uses. pipelines.lib.dbt_preload.SHARED_VARIABLE.
+os.environ["OWH_DBT_PRELOAD_SHARED"] = "1"
 
 SECOND_WORKER_GROUP = "jira_only"
 _MODULE_GROUP = re.compile(r"""pytest\.mark\.xdist_group\(\s*["']([A-Za-z0-9_]+)["']\s*\)""")

@@ -121,6 +121,31 @@ class PreloadedDbt:
         self.name = None
 
 
+# Set to 1 in a process that runs many nightlies one after another (the test session): their dbt
+# resources then share one preloaded process, started by the first and ended with the process,
+# instead of each starting and ending its own.
+SHARED_VARIABLE = "OWH_DBT_PRELOAD_SHARED"
+_shared: PreloadedDbt | None = None
+
+
+def shared(kept_parse: Path | None) -> PreloadedDbt:
+    """This process's shared preloaded dbt, started (again, if its process ended) on first use
+    and stopped when this process exits."""
+    global _shared
+    if _shared is None:
+        _shared = PreloadedDbt(kept_parse)
+        atexit.register(_shared.stop)
+    if _shared.process is None or _shared.process.poll() is not None:
+        _shared.stop()
+        _shared.start()
+    return _shared
+
+
+def sharing() -> bool:
+    """Whether this process's nightlies share one preloaded dbt (``SHARED_VARIABLE``)."""
+    return os.environ.get(SHARED_VARIABLE) == "1"
+
+
 def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) -> None:
     """Import dbt and prepare it (``pipelines.lib.dbt_tuning``, from the project's
     ``kept_parse``), then fork a child for each launcher of this user that connects to the

@@ -30,7 +30,7 @@ from pipelines.defs.schedules import (
     landing_files_sensor,
     nightly_schedule,
 )
-from pipelines.lib.dbt_preload import launcher_command
+from pipelines.lib.dbt_preload import SHARED_VARIABLE, launcher_command
 from pipelines.lib.dbt_project import ensure_manifest
 
 RAW_TABLES = [
@@ -307,9 +307,23 @@ def test_the_nightly_dbt_resource_runs_dbt_forked_from_its_preloaded_process(mon
     refusing.write_text("#!/bin/sh\nexit 97\n")
     refusing.chmod(0o755)
     monkeypatch.setattr(dbt_assets, "DBT_EXECUTABLE", str(refusing))
+    monkeypatch.delenv(SHARED_VARIABLE, raising=False)  # a run's own process, as in production
     with dg.build_resources({"dbt": defs.resources["dbt"]}) as resources:
         process = resources.dbt._preloaded.process
         invocation = resources.dbt.cli(["--version"], raise_on_error=False).wait()
         assert invocation.process.args[: len(launcher_command())] == launcher_command()
         assert invocation.process.returncode == 0
     assert process.poll() is not None
+
+
+def test_nightlies_of_one_process_can_share_its_preloaded_dbt(monkeypatch):
+    """With OWH_DBT_PRELOAD_SHARED=1 (the test session), two set-ups of the nightly's dbt
+    resource use one preloaded process, which teardown leaves running for the next."""
+    monkeypatch.setenv(SHARED_VARIABLE, "1")
+    processes = []
+    for _ in range(2):
+        with dg.build_resources({"dbt": defs.resources["dbt"]}) as resources:
+            processes.append(resources.dbt._preloaded.process)
+            assert resources.dbt.cli(["--version"], raise_on_error=False).wait().is_successful()
+    assert processes[0] is processes[1]
+    assert processes[0].poll() is None

@@ -45,6 +45,7 @@ from pydantic import PrivateAttr
 
 from pipelines.defs.checks import attach_failing_rows
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id, run_as_of
+from pipelines.lib import dbt_preload
 from pipelines.lib.carry_over import PREVIOUS_BUILD_SCHEMA, ensure_build_state, project_code
 from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
 from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
@@ -120,15 +121,17 @@ class PreloadedDbtCliResource(ProjectDbtCliResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
-        self._preloaded = PreloadedDbt(
-            kept_parse=Path(self.project_dir) / DBT_TARGET_PATH / PARTIAL_PARSE_FILE
-        )
+        kept_parse = Path(self.project_dir) / DBT_TARGET_PATH / PARTIAL_PARSE_FILE
+        if dbt_preload.sharing():  # many nightlies in one process: one preloaded dbt for all
+            self._preloaded = dbt_preload.shared(kept_parse)
+            return
+        self._preloaded = PreloadedDbt(kept_parse=kept_parse)
         self._preloaded.start()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._preloaded is not None:
+        if self._preloaded is not None and not dbt_preload.sharing():
             self._preloaded.stop()
-            self._preloaded = None
+        self._preloaded = None
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         launch = self._preloaded.environment() if self._preloaded else {}
