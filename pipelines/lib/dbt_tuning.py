@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-# Python's logging levels of dbt's event levels (dbt_common.events.logger._log_level_map).
-_LOGGING_LEVELS = {"debug": 10, "test": 10, "info": 20, "warn": 30, "error": 40}
-_DEBUG = 10
+_DEBUG = logging.DEBUG
 
 
 def skip_unlogged_events() -> bool:
@@ -60,15 +59,18 @@ def skip_unlogged_events() -> bool:
             (manager_class, "fire_event"),
             (logger_class, "write_line"),
             (logger, "_is_print_event"),
+            (logger, "_log_level_map"),
         )
     ):
         return False
+    # Python's logging level of each of dbt's event levels, as a message names it
+    logging_levels = {level.value: number for level, number in logger._log_level_map.items()}
     write_line, fire_event = logger_class.write_line, manager_class.fire_event
     unlogged_levels = (EventLevel.DEBUG, EventLevel.TEST)
 
     def write_logged_line(self: Any, msg: Any) -> None:
         python_logger = getattr(self, "_python_logger", None)
-        level = _LOGGING_LEVELS.get(msg.info.level)
+        level = logging_levels.get(msg.info.level)
         if (
             python_logger is not None
             and level is not None

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from pipelines.lib.dbt_project import (
     dbt_command,
     reuse_parse,
 )
+from tests.processes import running, wait_until_ended
 
 pytestmark = pytest.mark.xdist_group("demo_run")
 
@@ -264,20 +264,8 @@ def test_the_preloaded_process_ends_with_the_process_that_started_it() -> None:
         check=True,
     )
     pid, name = starter.stdout.split()
-    deadline = time.monotonic() + 20
-    while running(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not running(pid)
+    assert wait_until_ended(pid, seconds=20)
     assert connect(name) is None
-
-
-def running(pid: str) -> bool:
-    """Whether the process runs (an ended one may wait as a zombie for its new parent)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def test_stop_ends_the_process_and_later_launchers_run_dbt() -> None:

@@ -11,12 +11,11 @@ frozen); what changes is only how many events are built and rendered.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, DBT_TARGET_PATH, PARTIAL_PARSE_FILE
+from tests.processes import run_python
 
 FIRE_EVENTS = textwrap.dedent(
     """
@@ -122,18 +121,6 @@ FIRE_EVENTS = textwrap.dedent(
     }))
     """
 )
-
-
-def run_python(source: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", source, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 def test_skipping_unlogged_events_writes_every_line_as_dbt_does() -> None:

@@ -6,14 +6,11 @@ The checks that look at which modules a process imported run in a new interprete
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-import textwrap
-import time
 from collections.abc import Iterator
 
 import pandas as pd
@@ -21,6 +18,7 @@ import pytest
 
 from pipelines.lib import gx_suites, gx_worker
 from pipelines.lib.quality import DUCKDB_UNEXPECTED, Expect, expect
+from tests.processes import run_python, wait_until_ended
 
 # with the demo run's tests: evens the two test workers' shares (tests/conftest.py)
 pytestmark = pytest.mark.xdist_group("demo_run")
@@ -87,24 +85,6 @@ def test_an_exception_in_the_worker_is_raised_here_with_its_traceback(
     assert [r.outcome.unexpected_count for r in results] == [1]
 
 
-def ended(pid: int) -> bool:
-    """Whether process ``pid`` has ended (gone, or a zombie waiting for its parent)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(") ", 1)[1].startswith("Z")
-    except FileNotFoundError:
-        return True
-
-
-def wait_until_ended(pid: int, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ended(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_dead_worker_leaves_the_validation_to_this_process(caplog, monkeypatch) -> None:
     dead = gx_worker.GxWorker()
     dead.start()
@@ -126,18 +106,6 @@ def test_a_process_that_imported_gx_validates_itself() -> None:
     with gx_worker.running() as worker:
         assert worker is None
         assert gx_worker._worker is before  # nothing started, nothing replaced
-
-
-def run_python(source: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 def test_suites_validated_by_the_worker_never_import_gx_here(tmp_path) -> None:
