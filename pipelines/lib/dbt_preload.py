@@ -11,7 +11,8 @@ preloaded process, which forks a child that runs the dbt command exactly as the 
 executable would, with those streams, and reports its exit code. The import thus happens on the
 second core while the run ingests, and each build starts where dbt reads the project. Before
 it forks, the process also does what would cost every command again (``pipelines.lib.dbt_tuning``:
-generating dbt's (de)serialisers and schemas, and not rendering events that no logger writes).
+generating dbt's (de)serialisers and schemas, importing pandas, and not building or rendering
+events that no logger writes).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
