@@ -11,8 +11,9 @@ preloaded process, which forks a child that runs the dbt command exactly as the 
 executable would, with those streams, and reports its exit code. The import thus happens on the
 second core while the run ingests, and each build starts where dbt reads the project. Before
 it forks, the process also does what would cost every command again (``pipelines.lib.dbt_tuning``:
-generating dbt's (de)serialisers and schemas, importing pandas, and not building or rendering
-events that no logger writes).
+generating dbt's (de)serialisers and schemas, importing pandas, not building or rendering
+events that no logger writes, reading the kept parse once, naming behaviour flags' modules
+without reading source lines, and freezing its objects out of the garbage collector's reach).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
@@ -162,7 +163,10 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
     from pipelines.lib import dbt_tuning
 
     dbt_tuning.skip_unlogged_events()
+    dbt_tuning.name_behavior_sources_cheaply()
     dbt_tuning.warm_up(kept_parse)
+    dbt_tuning.keep_parse(kept_parse)
+    dbt_tuning.freeze_heap()
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped without waiting on them
     # a Ctrl-C of the run reaches the whole process group: the dbt command forked from here

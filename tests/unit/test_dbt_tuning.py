@@ -237,3 +237,153 @@ def test_warm_up_ignores_a_kept_parse_it_cannot_read(tmp_path: Path) -> None:
         "print('{\"done\": true}')\n"
     )
     assert run_python(source, str(broken), str(tmp_path / "missing.msgpack")) == {"done": True}
+
+
+KEEP_PARSE = textwrap.dedent(
+    """
+    import gc
+    import json
+    import sys
+    from pathlib import Path
+
+    import dbt.cli.main
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumuro_decoder
+
+    from pipelines.lib import dbt_tuning
+
+    payload = Path(sys.argv[1]).read_bytes()
+    # every deserialisation that really happens, counted under dbt's own reader (generated and
+    # installed on the class by the first read, as the warm-up does in the preloaded process)
+    Manifest.from_msgpack(payload, decoder=extended_mashumuro_decoder)
+    reads = []
+    read = Manifest.__dict__["from_msgpack"].__func__
+
+    def counting(cls, data, *args, **kwargs):
+        reads.append(len(data))
+        return read(cls, data, *args, **kwargs)
+
+    Manifest.from_msgpack = classmethod(counting)
+    kept = dbt_tuning.keep_parse(Path(sys.argv[1]))
+    after_keep = len(reads)
+
+    def read_as_dbt_does(data):
+        return Manifest.from_msgpack(data, decoder=extended_mashumuro_decoder)
+
+    first = read_as_dbt_does(payload)  # the kept manifest: nothing read
+    after_first = len(reads)
+    second = read_as_dbt_does(payload)  # handed out once only: read again
+    after_second = len(reads)
+    # the same bytes, in another object (as dbt reads its file): still compared by value
+    third = read_as_dbt_does(bytes(bytearray(payload)))
+    dbt_tuning.freeze_heap()
+    tracked = {id(each) for each in gc.get_objects()}
+    print(json.dumps({
+        "kept": kept,
+        "reads": [after_keep, after_first, after_second, len(reads)],
+        "first_is_second": first is second,
+        "same_nodes": sorted(first.nodes) == sorted(second.nodes) == sorted(third.nodes),
+        "same_macros": sorted(first.macros) == sorted(second.macros),
+        "nodes": len(first.nodes),
+        "frozen": gc.get_freeze_count() > 0 and id(first) not in tracked,
+    }))
+    """
+)
+
+
+def test_keep_parse_hands_the_kept_manifest_to_the_first_read_of_the_same_bytes() -> None:
+    result = run_python(KEEP_PARSE, str(kept_parse()))
+    assert result["kept"] is True
+    # read once when kept; the first read of the same bytes takes it (no read), every later one
+    # deserialises as dbt always does
+    assert result["reads"] == [1, 1, 2, 3]
+    assert result["first_is_second"] is False
+    assert result["same_nodes"] is True
+    assert result["same_macros"] is True
+    assert result["nodes"] > 300
+    # after freeze_heap the collector no longer tracks the kept objects: a forked command's
+    # collections never traverse them
+    assert result["frozen"] is True
+
+
+def test_keep_parse_reads_other_bytes_as_dbt_does(tmp_path: Path) -> None:
+    source = textwrap.dedent(
+        """
+        import json
+        import sys
+        from pathlib import Path
+
+        import dbt.cli.main
+        from dbt.contracts.graph.manifest import Manifest
+        from dbt.parser.manifest import extended_mashumuro_decoder
+
+        from pipelines.lib import dbt_tuning
+
+        dbt_tuning.keep_parse(Path(sys.argv[1]))
+        other = Path(sys.argv[2]).read_bytes()
+        try:
+            Manifest.from_msgpack(other, decoder=extended_mashumuro_decoder)
+            outcome = "read"
+        except Exception as error:  # dbt's own reader, on bytes that are no manifest
+            outcome = type(error).__name__
+        missing = dbt_tuning.keep_parse(Path(sys.argv[3]))
+        print(json.dumps({"outcome": outcome, "missing": missing}))
+        """
+    )
+    broken = tmp_path / "changed.msgpack"
+    broken.write_bytes(kept_parse().read_bytes()[:-10])
+    result = run_python(source, str(kept_parse()), str(broken), str(tmp_path / "none.msgpack"))
+    # a changed file is not mistaken for the kept one: dbt's reader runs, and fails on it
+    assert result["outcome"] != "read"
+    assert result["missing"] is False
+
+
+BEHAVIOR_SOURCES = textwrap.dedent(
+    """
+    import inspect
+    import json
+    import sys
+
+    sys.path.insert(0, sys.argv[1])
+    import adapter_like
+
+    from pipelines.lib import dbt_tuning
+
+    before = adapter_like.sources()
+    installed = dbt_tuning.name_behavior_sources_cheaply()
+
+    def no_source_lines(*args, **kwargs):
+        raise AssertionError("source lines read")
+
+    inspect.findsource = no_source_lines
+    after = adapter_like.sources()
+    print(json.dumps({"installed": installed, "before": before, "after": after}))
+    """
+)
+
+
+def test_behavior_flag_sources_are_named_as_dbt_names_them_without_reading_source_lines(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "adapter_like.py").write_text(
+        textwrap.dedent(
+            """
+            from dbt_common.behavior_flags import Behavior
+
+            FLAGS = [
+                {"name": "declared_here", "default": False, "description": "without a source"},
+                {"name": "sourced", "default": True, "description": "d", "source": "elsewhere"},
+            ]
+
+            def sources():
+                behavior = Behavior(FLAGS, {})
+                return [flag._behavior_change_event.flag_source for flag in behavior._flags]
+            """
+        )
+    )
+    result = run_python(BEHAVIOR_SOURCES, str(tmp_path))
+    assert result == {
+        "installed": True,
+        "before": ["adapter_like", "elsewhere"],
+        "after": ["adapter_like", "elsewhere"],
+    }
