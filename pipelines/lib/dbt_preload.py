@@ -13,7 +13,8 @@ second core while the run ingests, and each build starts where dbt reads the pro
 it forks, the process also does what would cost every command again (``pipelines.lib.dbt_tuning``:
 generating dbt's (de)serialisers and schemas, importing pandas, not building or rendering
 events that no logger writes, reading the kept parse once, naming behaviour flags' modules
-without reading source lines, and freezing its objects out of the garbage collector's reach).
+without reading source lines, building each node's macro namespace from a plan, and freezing its
+objects out of the garbage collector's reach).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
@@ -164,6 +165,7 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
 
     dbt_tuning.skip_unlogged_events()
     dbt_tuning.name_behavior_sources_cheaply()
+    dbt_tuning.build_macro_namespaces_quickly()
     dbt_tuning.warm_up(kept_parse)
     dbt_tuning.keep_parse(kept_parse)
     dbt_tuning.freeze_heap()

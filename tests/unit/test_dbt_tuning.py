@@ -387,3 +387,159 @@ def test_behavior_flag_sources_are_named_as_dbt_names_them_without_reading_sourc
         "before": ["adapter_like", "elsewhere"],
         "after": ["adapter_like", "elsewhere"],
     }
+
+
+NAMESPACES = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    import dbt.cli.main
+    from dbt.clients.jinja import MacroStack
+    from dbt.context.base import BaseContext
+    from dbt.context.macros import MacroNamespaceBuilder
+    from dbt.context.manifest import ManifestContext
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumuro_decoder
+
+    from pipelines.lib import dbt_tuning
+
+    manifest = Manifest.from_msgpack(
+        open(sys.argv[1], "rb").read(), decoder=extended_mashumuro_decoder
+    )
+    macros_by_package = manifest.get_macros_by_package()
+    ADAPTER_PACKAGES = ["dbt_duckdb", "dbt_postgres", "dbt"]
+    # the context's own entries, the same both ways: only the namespace's flattening is compared
+    BaseContext.to_dict = lambda self: dict(self._ctx)
+
+    def described(search_package):
+        \"\"\"Every part of a namespace built for a node of ``search_package``, and its flattened
+        context, with each wrapper's macro, binding (context, node, stack) and identity (which
+        wrappers are the same object).\"\"\"
+        ctx, node, stack = {"own": "entry"}, object(), MacroStack()
+        builder = MacroNamespaceBuilder(
+            "outcome_warehouse", search_package, stack, list(ADAPTER_PACKAGES), node
+        )
+        namespace = builder.build_namespace(macros_by_package, ctx)
+        identities = {}
+
+        def wrapper(func):
+            assert func.context is ctx and func.node is node and func.stack is stack
+            assert type(func).__name__ == "MacroGenerator" and len(vars(func)) == 4
+            return [func.macro.unique_id, identities.setdefault(id(func), len(identities))]
+
+        def part(funcs):
+            return [[name, *wrapper(func)] for name, func in funcs.items()]
+
+        context = object.__new__(ManifestContext)
+        context._ctx, context.namespace = ctx, namespace
+        flat = {}
+        for key, value in context.to_dict().items():
+            if isinstance(value, dict):
+                flat[key] = ["macros of", sorted(value) == sorted(
+                    namespace.packages.get(key, namespace.global_project_namespace)
+                ), len(value)]
+            elif key == "own":
+                flat[key] = value
+            else:
+                flat[key] = wrapper(value)
+        return {
+            "locals": part(namespace.local_namespace),
+            "globals": part(namespace.global_namespace),
+            "global_project": part(namespace.global_project_namespace),
+            "packages": {name: part(funcs) for name, funcs in namespace.packages.items()},
+            "flat": flat,
+        }
+
+    packages = ["outcome_warehouse", "dbt", "dbt_duckdb", "a_package_without_macros"]
+    before = {package: described(package) for package in packages}
+    installed = dbt_tuning.build_macro_namespaces_quickly()
+    after = {package: described(package) for package in packages}
+    twice = {package: described(package) for package in packages}
+    sizes = {
+        "flat": len(after["outcome_warehouse"]["flat"]),
+        "packages": sorted(after["outcome_warehouse"]["packages"]),
+        "locals": len(after["outcome_warehouse"]["locals"]),
+    }
+    print(json.dumps({
+        "installed": installed, "same": before == after == twice, "sizes": sizes
+    }))
+    """
+)
+
+
+def test_macro_namespaces_from_a_plan_are_the_namespaces_dbt_builds() -> None:
+    result = run_python(NAMESPACES, str(kept_parse()))
+    assert result["installed"] is True
+    # for a node of the project, of dbt, of the adapter and of a package with no macros: the
+    # same macros in the same places and the same order, bound to the same context, node and
+    # stack, the same wrapper object wherever dbt shares one, and the same flattened context
+    assert result["same"] is True
+    assert result["sizes"]["packages"] == ["outcome_warehouse"]
+    assert result["sizes"]["locals"] > 100
+    assert result["sizes"]["flat"] > 600
+
+
+PLAN_FALLBACKS = textwrap.dedent(
+    """
+    import dataclasses
+    import json
+    import sys
+
+    import dbt.cli.main
+    from dbt.clients.jinja import MacroStack
+    from dbt.context.macros import MacroNamespaceBuilder
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.exceptions import DuplicateMacroNameError
+    from dbt.parser.manifest import extended_mashumuro_decoder
+
+    from pipelines.lib import dbt_tuning
+
+    manifest = Manifest.from_msgpack(
+        open(sys.argv[1], "rb").read(), decoder=extended_mashumuro_decoder
+    )
+    macros_by_package = manifest.get_macros_by_package()
+    dbt_tuning.build_macro_namespaces_quickly()
+    plans = []
+    plan_class = dbt_tuning._NamespacePlan
+    dbt_tuning._NamespacePlan = lambda *args: plans.append(1) or plan_class(*args)
+
+    def build(macros, search="outcome_warehouse"):
+        builder = MacroNamespaceBuilder(
+            "outcome_warehouse", search, MacroStack(), ["dbt_duckdb", "dbt"], None
+        )
+        return builder.build_namespace(macros, {})
+
+    build(macros_by_package)
+    build(macros_by_package)
+    build(macros_by_package, search="dbt")
+    after_three = len(plans)
+    # a macro of the project replaced: the plan made for the old macros is not used
+    project = dict(macros_by_package["outcome_warehouse"])
+    name, macro = next(iter(project.items()))
+    project[name] = dataclasses.replace(macro)
+    changed = {**macros_by_package, "outcome_warehouse": project}
+    namespace = build(changed)
+    uses_new = namespace.local_namespace[name].macro is project[name]
+    # a builder that already holds a macro is left to dbt, whose error names the duplicate
+    builder = MacroNamespaceBuilder("outcome_warehouse", "outcome_warehouse", MacroStack(),
+                                    ["dbt_duckdb", "dbt"], None)
+    builder.add_macro(macro, {})
+    try:
+        builder.build_namespace(macros_by_package, {})
+        duplicate = "none"
+    except DuplicateMacroNameError:
+        duplicate = "DuplicateMacroNameError"
+    print(json.dumps({
+        "plans": [after_three, len(plans)], "uses_new": uses_new, "duplicate": duplicate
+    }))
+    """
+)
+
+
+def test_macro_namespace_plans_are_made_once_and_never_used_for_other_macros() -> None:
+    result = run_python(PLAN_FALLBACKS, str(kept_parse()))
+    # one plan per package of node, reused; another one when a macro changed
+    assert result["plans"] == [2, 3]
+    assert result["uses_new"] is True
+    assert result["duplicate"] == "DuplicateMacroNameError"
