@@ -12,9 +12,9 @@ executable would, with those streams, and reports its exit code. The import thus
 second core while the run ingests, and each build starts where dbt reads the project. Before
 it forks, the process also does what would cost every command again (``pipelines.lib.dbt_tuning``:
 generating dbt's (de)serialisers and schemas, importing pandas, not building or rendering
-events that no logger writes, reading the kept parse once, naming behaviour flags' modules
-without reading source lines, building each node's macro namespace from a plan, and freezing its
-objects out of the garbage collector's reach).
+events that no logger writes, making an event's message only when it is used, reading the kept
+parse once, naming behaviour flags' modules without reading source lines, building each node's
+macro namespace from a plan, and freezing its objects out of the garbage collector's reach).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
@@ -164,6 +164,7 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
     from pipelines.lib import dbt_tuning
 
     dbt_tuning.skip_unlogged_events()
+    dbt_tuning.build_events_lazily()
     dbt_tuning.name_behavior_sources_cheaply()
     dbt_tuning.build_macro_namespaces_quickly()
     dbt_tuning.warm_up(kept_parse)

@@ -543,3 +543,79 @@ def test_macro_namespace_plans_are_made_once_and_never_used_for_other_macros() -
     assert result["plans"] == [2, 3]
     assert result["uses_new"] is True
     assert result["duplicate"] == "DuplicateMacroNameError"
+
+
+LAZY_EVENTS = textwrap.dedent(
+    """
+    import json
+    import os
+
+    import dbt_common.events.base_types as base_types
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events.types import Formatting, Note, RetryExternalCall
+
+    from pipelines.lib import dbt_tuning
+
+    os.environ["PYTEST_CURRENT_TEST"] = "lazy events"  # dbt raises on a field protobuf rejects
+    parsed = []
+    parse = base_types.ParseDict
+    base_types.ParseDict = lambda fields, message: parsed.append(1) or parse(fields, message)
+
+    def make():
+        return [
+            Note(msg="a note"),
+            Formatting(""),
+            RetryExternalCall(attempt=2, max=3),
+            SQLQuery(conn_name="model.x", sql="select 1", node_info={"node_name": "x"}),
+        ]
+
+    def used(events):
+        return [
+            [event.message(), event.to_json(), event.pb_msg.SerializeToString().hex()]
+            for event in events
+        ]
+
+    def rejected():
+        try:
+            event = Note(msg="x", not_a_field=1)
+            event.message()
+        except Exception as error:
+            return str(error)
+        return "accepted"
+
+    eager = make()
+    eager_parsed = len(parsed)
+    eager_used = used(eager)
+    eager_rejected = rejected()
+    installed = dbt_tuning.build_events_lazily()
+    parsed.clear()
+    lazy = make()
+    made = len(parsed)
+    lazy_used = used(lazy)
+    after_use = len(parsed)
+    lazy[0].msg = "changed before use"
+    fresh = Note(msg="original")
+    fresh.msg = "changed before use"
+    lazy_rejected = rejected()
+    print(json.dumps({
+        "installed": installed,
+        "parsed": [eager_parsed, made, after_use],
+        "same": eager_used == lazy_used,
+        "set": [lazy[0].message(), fresh.message()],
+        "rejected": [eager_rejected, lazy_rejected],
+    }))
+    """
+)
+
+
+def test_lazy_events_make_the_same_message_only_when_used() -> None:
+    result = run_python(LAZY_EVENTS)
+    assert result["installed"] is True
+    # dbt parses each event's fields when it is made; lazily, only at the first use
+    assert result["parsed"] == [4, 0, 4]
+    assert result["same"] is True
+    assert result["set"] == ["changed before use", "changed before use"]
+    # a field protobuf rejects is reported with dbt's own message, at the first use
+    eager, lazy = result["rejected"]
+    assert eager.startswith("[Note]: Unable to parse logging event dictionary.")
+    assert lazy == eager
