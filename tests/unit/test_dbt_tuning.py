@@ -10,9 +10,12 @@ frozen); what changes is only how many events are built and rendered.
 
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, DBT_TARGET_PATH, PARTIAL_PARSE_FILE
 from tests.processes import run_python
@@ -123,8 +126,14 @@ FIRE_EVENTS = textwrap.dedent(
 )
 
 
+@functools.cache
+def fired_events() -> dict:
+    """FIRE_EVENTS's result, run once for the tests that read it."""
+    return run_python(FIRE_EVENTS)
+
+
 def test_skipping_unlogged_events_writes_every_line_as_dbt_does() -> None:
-    result = run_python(FIRE_EVENTS)
+    result = fired_events()
     assert result["installed"] is True
     assert result["again"] is True  # installing twice keeps one layer of shortcuts
     before, after = result["before"], result["after"]
@@ -154,7 +163,7 @@ def test_skipping_unlogged_events_writes_every_line_as_dbt_does() -> None:
 
 
 def test_skipping_unlogged_events_builds_and_renders_only_what_is_used() -> None:
-    result = run_python(FIRE_EVENTS)
+    result = fired_events()
     before, after = result["before"], result["after"]
     # dbt builds all 7 events and renders each for both loggers
     assert [before["info"]["built"], before["info"]["rendered"]] == [7, 14]
@@ -276,11 +285,21 @@ KEEP_PARSE = textwrap.dedent(
     after_second = len(reads)
     # the same bytes, in another object (as dbt reads its file): still compared by value
     third = read_as_dbt_does(bytes(bytearray(payload)))
+    after_third = len(reads)
+    # a changed file is not mistaken for the kept one: dbt's reader runs on it (and fails)
+    try:
+        read_as_dbt_does(Path(sys.argv[2]).read_bytes())
+        changed = "read"
+    except Exception as error:
+        changed = type(error).__name__
+    missing = dbt_tuning.keep_parse(Path(sys.argv[3]))
     dbt_tuning.freeze_heap()
     tracked = {id(each) for each in gc.get_objects()}
     print(json.dumps({
+        "changed": changed,
+        "missing": missing,
         "kept": kept,
-        "reads": [after_keep, after_first, after_second, len(reads)],
+        "reads": [after_keep, after_first, after_second, after_third],
         "first_is_second": first is second,
         "same_nodes": sorted(first.nodes) == sorted(second.nodes) == sorted(third.nodes),
         "same_macros": sorted(first.macros) == sorted(second.macros),
@@ -291,8 +310,18 @@ KEEP_PARSE = textwrap.dedent(
 )
 
 
-def test_keep_parse_hands_the_kept_manifest_to_the_first_read_of_the_same_bytes() -> None:
-    result = run_python(KEEP_PARSE, str(kept_parse()))
+@functools.cache
+def kept_parse_reads(folder: Path) -> dict:
+    """KEEP_PARSE's result, run once: the kept parse, a changed copy and a missing file."""
+    changed = folder / "changed.msgpack"
+    changed.write_bytes(kept_parse().read_bytes()[:-10])
+    return run_python(KEEP_PARSE, str(kept_parse()), str(changed), str(folder / "none.msgpack"))
+
+
+def test_keep_parse_hands_the_kept_manifest_to_the_first_read_of_the_same_bytes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    result = kept_parse_reads(tmp_path_factory.getbasetemp())
     assert result["kept"] is True
     # read once when kept; the first read of the same bytes takes it (no read), every later one
     # deserialises as dbt always does
@@ -306,35 +335,10 @@ def test_keep_parse_hands_the_kept_manifest_to_the_first_read_of_the_same_bytes(
     assert result["frozen"] is True
 
 
-def test_keep_parse_reads_other_bytes_as_dbt_does(tmp_path: Path) -> None:
-    source = textwrap.dedent(
-        """
-        import json
-        import sys
-        from pathlib import Path
-
-        import dbt.cli.main
-        from dbt.contracts.graph.manifest import Manifest
-        from dbt.parser.manifest import extended_mashumuro_decoder
-
-        from pipelines.lib import dbt_tuning
-
-        dbt_tuning.keep_parse(Path(sys.argv[1]))
-        other = Path(sys.argv[2]).read_bytes()
-        try:
-            Manifest.from_msgpack(other, decoder=extended_mashumuro_decoder)
-            outcome = "read"
-        except Exception as error:  # dbt's own reader, on bytes that are no manifest
-            outcome = type(error).__name__
-        missing = dbt_tuning.keep_parse(Path(sys.argv[3]))
-        print(json.dumps({"outcome": outcome, "missing": missing}))
-        """
-    )
-    broken = tmp_path / "changed.msgpack"
-    broken.write_bytes(kept_parse().read_bytes()[:-10])
-    result = run_python(source, str(kept_parse()), str(broken), str(tmp_path / "none.msgpack"))
+def test_keep_parse_reads_other_bytes_as_dbt_does(tmp_path_factory: pytest.TempPathFactory) -> None:
+    result = kept_parse_reads(tmp_path_factory.getbasetemp())
     # a changed file is not mistaken for the kept one: dbt's reader runs, and fails on it
-    assert result["outcome"] != "read"
+    assert result["changed"] != "read"
     assert result["missing"] is False
 
 
@@ -391,6 +395,7 @@ def test_behavior_flag_sources_are_named_as_dbt_names_them_without_reading_sourc
 
 NAMESPACES = textwrap.dedent(
     """
+    import dataclasses
     import json
     import sys
 
@@ -400,6 +405,7 @@ NAMESPACES = textwrap.dedent(
     from dbt.context.macros import MacroNamespaceBuilder
     from dbt.context.manifest import ManifestContext
     from dbt.contracts.graph.manifest import Manifest
+    from dbt.exceptions import DuplicateMacroNameError
     from dbt.parser.manifest import extended_mashumuro_decoder
 
     from pipelines.lib import dbt_tuning
@@ -456,50 +462,7 @@ NAMESPACES = textwrap.dedent(
     installed = dbt_tuning.build_macro_namespaces_quickly()
     after = {package: described(package) for package in packages}
     twice = {package: described(package) for package in packages}
-    sizes = {
-        "flat": len(after["outcome_warehouse"]["flat"]),
-        "packages": sorted(after["outcome_warehouse"]["packages"]),
-        "locals": len(after["outcome_warehouse"]["locals"]),
-    }
-    print(json.dumps({
-        "installed": installed, "same": before == after == twice, "sizes": sizes
-    }))
-    """
-)
-
-
-def test_macro_namespaces_from_a_plan_are_the_namespaces_dbt_builds() -> None:
-    result = run_python(NAMESPACES, str(kept_parse()))
-    assert result["installed"] is True
-    # for a node of the project, of dbt, of the adapter and of a package with no macros: the
-    # same macros in the same places and the same order, bound to the same context, node and
-    # stack, the same wrapper object wherever dbt shares one, and the same flattened context
-    assert result["same"] is True
-    assert result["sizes"]["packages"] == ["outcome_warehouse"]
-    assert result["sizes"]["locals"] > 100
-    assert result["sizes"]["flat"] > 600
-
-
-PLAN_FALLBACKS = textwrap.dedent(
-    """
-    import dataclasses
-    import json
-    import sys
-
-    import dbt.cli.main
-    from dbt.clients.jinja import MacroStack
-    from dbt.context.macros import MacroNamespaceBuilder
-    from dbt.contracts.graph.manifest import Manifest
-    from dbt.exceptions import DuplicateMacroNameError
-    from dbt.parser.manifest import extended_mashumuro_decoder
-
-    from pipelines.lib import dbt_tuning
-
-    manifest = Manifest.from_msgpack(
-        open(sys.argv[1], "rb").read(), decoder=extended_mashumuro_decoder
-    )
-    macros_by_package = manifest.get_macros_by_package()
-    dbt_tuning.build_macro_namespaces_quickly()
+    # the plans: made once per package of node and adapter packages, never for other macros
     plans = []
     plan_class = dbt_tuning._NamespacePlan
     dbt_tuning._NamespacePlan = lambda *args: plans.append(1) or plan_class(*args)
@@ -530,15 +493,43 @@ PLAN_FALLBACKS = textwrap.dedent(
         duplicate = "none"
     except DuplicateMacroNameError:
         duplicate = "DuplicateMacroNameError"
+    sizes = {
+        "flat": len(after["outcome_warehouse"]["flat"]),
+        "packages": sorted(after["outcome_warehouse"]["packages"]),
+        "locals": len(after["outcome_warehouse"]["locals"]),
+    }
     print(json.dumps({
-        "plans": [after_three, len(plans)], "uses_new": uses_new, "duplicate": duplicate
+        "installed": installed,
+        "same": before == after == twice,
+        "sizes": sizes,
+        "plans": [after_three, len(plans)],
+        "uses_new": uses_new,
+        "duplicate": duplicate,
     }))
     """
 )
 
 
+@functools.cache
+def namespaces() -> dict:
+    """NAMESPACES's result, run once for the tests that read it."""
+    return run_python(NAMESPACES, str(kept_parse()))
+
+
+def test_macro_namespaces_from_a_plan_are_the_namespaces_dbt_builds() -> None:
+    result = namespaces()
+    assert result["installed"] is True
+    # for a node of the project, of dbt, of the adapter and of a package with no macros: the
+    # same macros in the same places and the same order, bound to the same context, node and
+    # stack, the same wrapper object wherever dbt shares one, and the same flattened context
+    assert result["same"] is True
+    assert result["sizes"]["packages"] == ["outcome_warehouse"]
+    assert result["sizes"]["locals"] > 100
+    assert result["sizes"]["flat"] > 600
+
+
 def test_macro_namespace_plans_are_made_once_and_never_used_for_other_macros() -> None:
-    result = run_python(PLAN_FALLBACKS, str(kept_parse()))
+    result = namespaces()
     # one plan per package of node, reused; another one when a macro changed
     assert result["plans"] == [2, 3]
     assert result["uses_new"] is True
