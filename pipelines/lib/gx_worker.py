@@ -119,6 +119,19 @@ def running() -> Iterator[GxWorker | None]:
         worker.stop()
 
 
+def release() -> bool:
+    """End this process's worker now, when the suites it served are done (the nightly's first
+    dbt build calls this): its memory, GX and pandas imported, is given back before dbt builds.
+    A validation after this runs in this process, as without a worker. Returns whether a worker
+    was running."""
+    global _worker
+    worker, _worker = _worker, None
+    if worker is None:
+        return False
+    worker.stop()
+    return True
+
+
 def validate_frame(
     batch: str, frame: pd.DataFrame, expectations: Sequence[Expect], *, complete: bool
 ) -> list[FrameResult]:

@@ -171,3 +171,20 @@ def test_the_worker_ends_with_the_process_that_started_it() -> None:
     if not wait_until_ended(worker_pid):
         os.kill(worker_pid, signal.SIGKILL)
         pytest.fail("the worker outlived the process that started it")
+
+
+def test_released_the_worker_ends_and_validation_runs_here(caplog, monkeypatch) -> None:
+    running = gx_worker.GxWorker()
+    running.start()
+    monkeypatch.setattr(gx_worker, "_worker", running)
+    pid = running.process.pid
+    assert gx_worker.release() is True
+    assert wait_until_ended(pid, seconds=15)
+    assert gx_worker._worker is None
+    with caplog.at_level(logging.WARNING, logger=gx_worker.__name__):
+        results = gx_worker.validate_frame("tasks", FRAME, EXPECTATIONS[:1], complete=True)
+    # the same answer, from this process, with no warning: a released worker is not a dead one
+    assert [(r.outcome.unexpected_count, r.flagged) for r in results] == [(1, (1,))]
+    assert caplog.text == ""
+    # nothing left to release
+    assert gx_worker.release() is False

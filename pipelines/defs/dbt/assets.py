@@ -45,7 +45,7 @@ from pydantic import PrivateAttr
 
 from pipelines.defs.checks import attach_failing_rows
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id, run_as_of
-from pipelines.lib import dbt_preload
+from pipelines.lib import dbt_preload, gx_worker
 from pipelines.lib.carry_over import PREVIOUS_BUILD_SCHEMA, ensure_build_state, project_code
 from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
 from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
@@ -190,6 +190,9 @@ def build_project(
             f"build file {build_file} does not exist: the ingest assets of this run did not run"
         )
     if first:
+        # the suites have run (they gate this build): their GX worker's memory goes to dbt
+        if gx_worker.release():
+            context.log.info("Great Expectations worker ended: the suites are done")
         report_carry_over(context, build_file)
     if warehouse.on_spark:
         yield from build_project_on_spark(context, warehouse, build_file, shares_raw=first)
