@@ -319,10 +319,17 @@ def build_macro_namespaces_quickly() -> bool:
     if getattr(build, "_owh_quick", False):
         return True
     probe = MacroGenerator("macro", {}, "node", "stack")  # type: ignore[arg-type]
-    builder_fields = ("root_package", "search_package", "thread_ctx", "node")
+    builder_fields = (
+        "root_package",
+        "search_package",
+        "thread_ctx",
+        "node",
+        "internal_package_names_order",
+        "internal_packages",
+    )
     if vars(probe) != {"context": {}, "macro": "macro", "node": "node", "stack": "stack"} or any(
         name not in vars(MacroNamespaceBuilder("root", "root", None, [], None))  # type: ignore[arg-type]
-        for name in (*builder_fields, "internal_package_names_order", "internal_packages")
+        for name in builder_fields
     ):
         return False
     plans: dict[tuple[Any, ...], _NamespacePlan] = {}
@@ -432,7 +439,8 @@ def build_events_lazily() -> bool:
         """The event's message, made now from its kept fields as dbt's constructor makes it."""
         fields = self.__dict__.pop(pending_key, None)
         if fields is None:
-            return object.__getattribute__(self, "pb_msg")  # AttributeError, as dbt's
+            # made already (or, for an object never initialised, AttributeError as in dbt)
+            return object.__getattribute__(self, "pb_msg")
         msg_cls, kwargs = fields
         try:
             message = base_types.ParseDict(kwargs, msg_cls())
@@ -453,7 +461,7 @@ def build_events_lazily() -> bool:
         return message
 
     def __getattr__(self: Any, key: str) -> Any:
-        message = message_of(self)  # only reached while the message is not made yet
+        message = message_of(self)  # any field, or pb_msg while it is not made yet
         return message if key == "pb_msg" else message.__getattribute__(key)
 
     def __setattr__(self: Any, key: str, value: Any) -> None:
