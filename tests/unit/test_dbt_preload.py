@@ -142,6 +142,29 @@ def test_a_preloaded_and_warmed_dbt_logs_a_command_as_dbt_does(
     assert not any(name == "UnableToPartialParse" for name, _level, _msg in events["plain"])
 
 
+def test_a_stopped_preloaded_dbt_leaves_nothing_for_the_resource_tracker() -> None:
+    """The preloaded process is killed when the run ends. The manifest it keeps must not hold a
+    named semaphore then: multiprocessing's resource tracker would remove it and print
+    "leaked semaphore objects" at the end of every run's output. Here a process starts a
+    preloaded dbt on the kept parse, runs one command through it (so the kept parse has been
+    read), stops it, and writes nothing to its standard error (the tracker's, inherited)."""
+    script = f"""
+import os, subprocess
+from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
+from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
+process = PreloadedDbt(kept_parse={str(DBT_PROJECT_DIR / DBT_TARGET_PATH / PARTIAL_PARSE_FILE)!r})
+process.start()
+env = {{**os.environ, **process.environment(), EXECUTABLE_VARIABLE: "/bin/false"}}
+done = subprocess.run([*launcher_command(), "--version"], env=env, stdout=subprocess.PIPE)
+process.stop()
+print(done.returncode)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "0\n", "")
+
+
 def test_dbt_runs_in_the_launchers_folder_and_environment(
     preloaded: PreloadedDbt, refusing_dbt: str, tmp_path: Path
 ) -> None:
