@@ -15,6 +15,8 @@ generating dbt's (de)serialisers and schemas, importing pandas, not building or 
 events that no logger writes, making an event's message only when it is used, reading the kept
 parse once, naming behaviour flags' modules without reading source lines, building each node's
 macro namespace from a plan, and freezing its objects out of the garbage collector's reach).
+While it waits for a launcher, it compiles the project's Jinja templates, one at a time, for
+the commands it forks next (``dbt_tuning.templates_ahead``).
 
 Nothing else changes: dagster-dbt reads the child's events on the launcher's stdout, the child
 sees the environment the launcher was started with, and signals sent to the launcher reach the
@@ -36,9 +38,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import struct
@@ -167,7 +171,7 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
     dbt_tuning.build_events_lazily()
     dbt_tuning.name_behavior_sources_cheaply()
     dbt_tuning.build_macro_namespaces_quickly()
-    dbt_tuning.warm_up(kept_parse)
+    ahead = dbt_tuning.warm_up(kept_parse)
     dbt_tuning.keep_parse(kept_parse)
     dbt_tuning.freeze_heap()
 
@@ -177,6 +181,10 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener.settimeout(PARENT_CHECK_SECONDS)
     while os.getppid() == parent:
+        # the project's templates are compiled while no launcher waits, one at a time
+        for _compiled in ahead:
+            if launcher_waiting(listener):
+                break
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -184,10 +192,16 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
         if not same_user(connection):
             connection.close()
             continue
+        gc.freeze()  # what was compiled since freeze_heap, as the rest
         if os.fork() == 0:
             listener.close()
             _run_request(connection)  # never returns
         connection.close()
+
+
+def launcher_waiting(listener: socket.socket) -> bool:
+    """Whether a launcher has connected and waits to be accepted."""
+    return bool(select.select([listener], [], [], 0)[0])
 
 
 def same_user(connection: socket.socket) -> bool:

@@ -27,7 +27,7 @@ from pipelines.lib.dbt_launch import (
     abstract_address,
     connect,
 )
-from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
+from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command, launcher_waiting
 from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -140,6 +140,22 @@ def test_a_preloaded_and_warmed_dbt_logs_a_command_as_dbt_does(
     assert "outcome_warehouse.marts.flow.fct_tasks" in listed
     # the kept parse was reused, not parsed again: the build's case
     assert not any(name == "UnableToPartialParse" for name, _level, _msg in events["plain"])
+
+
+def test_a_launcher_that_connected_is_seen_waiting() -> None:
+    """The preloaded process compiles templates only while no launcher waits: a connection not
+    yet accepted is seen at once, and an accepted one no longer waits."""
+    name = "owh-test-" + secrets.token_hex(8)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener:
+        listener.bind(abstract_address(name))
+        listener.listen(1)
+        assert launcher_waiting(listener) is False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as launcher:
+            launcher.connect(abstract_address(name))
+            assert launcher_waiting(listener) is True
+            accepted, _ = listener.accept()
+            accepted.close()
+            assert launcher_waiting(listener) is False
 
 
 def test_a_stopped_preloaded_dbt_leaves_nothing_for_the_resource_tracker() -> None:

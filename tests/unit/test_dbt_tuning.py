@@ -610,3 +610,140 @@ def test_lazy_events_make_the_same_message_only_when_used() -> None:
     eager, lazy = result["rejected"]
     assert eager.startswith("[Note]: Unable to parse logging event dictionary.")
     assert lazy == eager
+
+
+TEMPLATES_AHEAD = textwrap.dedent(
+    """
+    import json
+    from types import SimpleNamespace
+
+    import dbt.cli.main
+    import jinja2
+    from dbt.clients.jinja import get_rendered
+    from dbt_common.clients import jinja as common_jinja
+    from dbt_common.exceptions import CompilationError
+
+    from pipelines.lib import dbt_tuning
+
+    compiled = []
+    compile_source = jinja2.Environment.compile
+
+    def counting_compile(self, source, *args, **kwargs):
+        compiled.append(source)
+        return compile_source(self, source, *args, **kwargs)
+
+    jinja2.Environment.compile = counting_compile
+
+    def make_macro(name, sql, calls=()):
+        return SimpleNamespace(
+            name=name,
+            unique_id=f"macro.shop.{name}",
+            package_name="shop",
+            macro_sql=sql,
+            depends_on=SimpleNamespace(macros=list(calls)),
+        )
+
+    # greet dispatches to an implementation, as dbt's adapter.dispatch does
+    macro = make_macro(
+        "greet",
+        "{% macro greet(who) %}{{ default__greet(who) }}{% endmacro %}",
+        calls=["macro.shop.dispatch"],
+    )
+    implementation = make_macro(
+        "default__greet", "{% macro default__greet(who) %}hello {{ who }}{% endmacro %}"
+    )
+    uncalled = make_macro("uncalled", "{% macro uncalled() %}never{% endmacro %}")
+    model = SimpleNamespace(
+        raw_code="select {{ 1 + 1 }} as two from {{ ref('orders') }}",
+        depends_on=SimpleNamespace(macros=["macro.shop.greet"]),
+    )
+    plain = SimpleNamespace(raw_code="select 1 as one")
+    broken = SimpleNamespace(raw_code="select {{ unclosed")
+    test = SimpleNamespace(
+        raw_code="{{ test_accepted(**_dbt_generic_test_kwargs) }}",
+        test_metadata=SimpleNamespace(
+            kwargs={
+                "column_name": "{{ never_rendered }}",
+                "model": "ref('orders')",
+                "values": ["a", "{{ var('v') }}"],
+                "where": "amount > 1",
+            }
+        ),
+    )
+    manifest = SimpleNamespace(
+        metadata=SimpleNamespace(adapter_type="duckdb"),
+        macros={each.unique_id: each for each in (macro, implementation, uncalled)},
+        nodes={"model.shop.m": model, "model.shop.p": plain, "model.shop.b": broken,
+               "test.shop.t": test},
+    )
+    context = {
+        "ref": lambda name: f"main.{name}",
+        "var": lambda name: name.upper(),
+        "test_accepted": lambda **kwargs: "select 0",
+        "_dbt_generic_test_kwargs": {},
+    }
+
+    def render_all():
+        def callable_macro(each, **others):
+            template = common_jinja.template_cache.get_node_template(each)
+            module = template.make_module(vars=others)
+            return getattr(module, common_jinja.get_dbt_macro_name(each.name))
+
+        greet = callable_macro(macro, default__greet=callable_macro(implementation))
+        rendered = [
+            str(greet("you")),
+            get_rendered(model.raw_code, context),
+            get_rendered(plain.raw_code, context),
+            get_rendered(test.raw_code, context),
+            get_rendered("{{ ref('orders') }}", context, native=True),
+            get_rendered("{{ var('v') }}", context, native=True),
+        ]
+        try:
+            get_rendered(broken.raw_code, context)
+        except CompilationError as error:
+            rendered.append(str(error))
+        return rendered
+
+    before = render_all()
+    compiled_before = len(compiled)
+    common_jinja.template_cache.clear()  # as in a new command
+    count = dbt_tuning.compile_templates_ahead(manifest)
+    compiled_ahead = len(compiled) - compiled_before
+    after = render_all()
+    compiled_after = len(compiled) - compiled_before - compiled_ahead
+    other = get_rendered("{{ 2 + 2 }}", context)
+    print(json.dumps({
+        "count": count,
+        "compiled": [compiled_before, compiled_ahead, compiled_after],
+        "compiled_later": compiled[compiled_before + compiled_ahead + compiled_after:],
+        "before": before,
+        "same": before == after,
+        "other": other,
+    }))
+    """
+)
+
+
+def test_templates_compiled_ahead_render_as_dbt_renders_them_without_compiling() -> None:
+    result = run_python(TEMPLATES_AHEAD)
+    # the model's code and the test's code (text), the test's two arguments that render
+    # (native: a reference wrapped as dbt wraps it, and a variable), the macro the model calls
+    # and its default implementation; not the plain model, the column name, the argument
+    # without Jinja, the macro nothing calls, or the model that does not compile
+    assert result["count"] == 6
+    # dbt compiles seven templates to render them; ahead, the six and the broken one (which
+    # fails); afterwards, only the broken one again, whose error dbt reports as before
+    assert result["compiled"] == [7, 7, 1]
+    assert result["before"][:6] == [
+        "hello you",
+        "select 2 as two from main.orders",
+        "select 1 as one",
+        "select 0",
+        "main.orders",
+        "V",
+    ]
+    assert "unexpected end of template" in result["before"][6]
+    assert result["same"] is True
+    # a source not compiled ahead is compiled as dbt compiles it
+    assert result["compiled_later"] == ["{{ 2 + 2 }}"]
+    assert result["other"] == "4"
