@@ -23,7 +23,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.defs.dbt.assets import FORECAST_SOURCE, translator
+from pipelines.defs.dbt.assets import FORECAST_SOURCE, read_manifest, translator
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, run_as_of
 from pipelines.forecast.delivery import SimulationSettings
 from pipelines.forecast.run import ForecastRelations, run_forecasts
@@ -183,7 +183,7 @@ def _spec(source_table: Mapping[str, Any], deps: tuple[dg.AssetKey, ...]) -> dg.
 
 def build_forecast_assets(manifest_path: Path) -> dg.AssetsDefinition:
     """The forecast asset of the dbt project parsed into ``manifest_path``."""
-    plan = forecast_plan(json.loads(manifest_path.read_text()))
+    plan = forecast_plan(read_manifest(manifest_path))
 
     @dg.multi_asset(
         name="delivery_forecasts",
