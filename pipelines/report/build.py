@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipelines.lib.duckdb_connection import connection
-from pipelines.report.charts import inline_plotlyjs, team_colours
+from pipelines.report.charts import default_template, inline_plotlyjs, team_colours
 from pipelines.report.context import ReportContext, Section, SectionBuilder
 from pipelines.report.fragments import counted
 from pipelines.report.period import ReportPeriod
@@ -67,7 +67,8 @@ def build_report(
     file while BI tools read it.
     """
     period = ReportPeriod.resolve(as_of, month)
-    with connection(warehouse_file, read_only=True) as con:
+    # one template for every figure, set once (charts.default_template)
+    with connection(warehouse_file, read_only=True) as con, default_template():
         marts = MartReader(con)
         marts.require()
         figures = organisation_figures(marts, period)

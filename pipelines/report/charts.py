@@ -6,13 +6,16 @@ that the JSON embedded in the page is the same on every machine and for every pa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import plotly.offline
 from markupsafe import Markup
 from plotly.subplots import make_subplots
@@ -93,9 +96,34 @@ def figure_html(figure: go.Figure, div_id: str) -> Markup:
     )
 
 
+TEMPLATE = "plotly_white"
+
+
+@contextlib.contextmanager
+def default_template() -> Iterator[None]:
+    """``TEMPLATE`` as plotly's default template while the block runs (the report's whole build).
+    A figure made then starts with it, at a fraction of a millisecond; setting a template, on a
+    figure or as the default, copies and validates the whole of it: about 9 ms each time."""
+    previous = pio.templates.default
+    if previous == TEMPLATE:
+        yield
+        return
+    pio.templates.default = TEMPLATE
+    try:
+        yield
+    finally:
+        pio.templates.default = previous
+
+
+def _new_figure(**subplots: Any) -> go.Figure:
+    """An empty figure on ``TEMPLATE``: a grid of ``make_subplots(**subplots)``, or one plot."""
+    with default_template():
+        return make_subplots(**subplots) if subplots else go.Figure()
+
+
 def _style(figure: go.Figure, *, height: int, y_title: str | None = None) -> go.Figure:
+    """The report's look on a figure made by ``_new_figure``."""
     figure.update_layout(
-        template="plotly_white",
         height=height,
         margin={"l": 56, "r": 16, "t": 48, "b": 36},
         font={"family": FONT_FAMILY, "size": 12, "color": INK},
@@ -116,7 +144,7 @@ def _team_grid(teams: Sequence[str], y_title: str, *, shared_y: bool = True) -> 
     on its own scale, where a team's shape matters more than its size)."""
     rows = max(1, math.ceil(len(teams) / GRID_COLUMNS))
     columns = min(GRID_COLUMNS, max(1, len(teams)))
-    figure = make_subplots(
+    figure = _new_figure(
         rows=rows,
         cols=columns,
         subplot_titles=[chart_text(team) for team in teams],
@@ -240,7 +268,7 @@ def wip_chart(
     days: list[str], wip_by_team: Mapping[str, list[int]], colours: Mapping[str, str]
 ) -> go.Figure:
     """Daily WIP stacked by team: the top edge is the organisation's WIP."""
-    figure = _style(go.Figure(), height=400, y_title="tasks in progress")
+    figure = _style(_new_figure(), height=400, y_title="tasks in progress")
     for team, wip in wip_by_team.items():
         figure.add_trace(
             go.Scatter(
@@ -270,7 +298,7 @@ def outcome_chart(
     unit: str,
 ) -> go.Figure:
     """An outcome's KPI by month: actual against the expected trajectory and the target."""
-    figure = _style(go.Figure(), height=300, y_title=unit or None)
+    figure = _style(_new_figure(), height=300, y_title=unit or None)
     figure.add_trace(
         go.Scatter(
             x=months,
@@ -334,7 +362,7 @@ AGING_BANDS = (
 
 def aging_chart(teams: Sequence[str], counts_by_band: Mapping[str | None, list[int]]) -> go.Figure:
     """WIP per team split by aging band, one horizontal bar per team."""
-    figure = _style(go.Figure(), height=max(220, 60 + 44 * len(teams)), y_title=None)
+    figure = _style(_new_figure(), height=max(220, 60 + 44 * len(teams)), y_title=None)
     for band, label, colour in AGING_BANDS:
         counts = counts_by_band.get(band)
         if counts is None or not any(counts):
@@ -379,7 +407,7 @@ def quality_chart(
     colours: Mapping[str, str],
 ) -> go.Figure:
     """One panel per quality measure, one line per team, as monthly percentages."""
-    figure = make_subplots(
+    figure = _new_figure(
         rows=1,
         cols=len(QUALITY_MEASURES),
         subplot_titles=[title for _, title in QUALITY_MEASURES],
@@ -435,7 +463,7 @@ def execution_vs_delivery_chart(
     the straight line to target, below is behind. The shaded corner is where the work is
     (almost) all done while the KPI lags beyond the tolerance: the productivity illusion.
     """
-    figure = _style(go.Figure(), height=440, y_title="KPI progress vs expected (points)")
+    figure = _style(_new_figure(), height=440, y_title="KPI progress vs expected (points)")
     lowest = min([-(gap_tolerance * 100) - 10, *(-gap * 100 for gap in progress_gap)])
     # the x axis starts a little left of the least complete outcome (or of the illusion corner),
     # so that outcomes which are all largely done do not crowd into one corner
@@ -505,7 +533,7 @@ def forecast_chart(
     """Per workstream, when its remaining linked work is done: p50 to p95 as a bar, p85 marked,
     the outcome's target date as a diamond. Workstreams without a forecast have no bar."""
     labels = [chart_text(label) for label in labels]
-    figure = _style(go.Figure(), height=max(240, 70 + 34 * len(labels)), y_title=None)
+    figure = _style(_new_figure(), height=max(240, 70 + 34 * len(labels)), y_title=None)
     known = [index for index, day in enumerate(p50) if day is not None]
     figure.add_trace(
         go.Scatter(
@@ -567,7 +595,7 @@ def unlinked_share_chart(
     threshold: float | None,
 ) -> go.Figure:
     """Each team's share of monthly throughput that reached no outcome, one line per team."""
-    figure = _style(go.Figure(), height=360, y_title="share of throughput")
+    figure = _style(_new_figure(), height=360, y_title="share of throughput")
     for team, (months, shares) in months_by_team.items():
         figure.add_trace(
             go.Scatter(

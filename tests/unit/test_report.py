@@ -7,17 +7,20 @@ so every figure below can be recomputed by reading the rows in ``seed_marts``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
 import plotly.offline
 import pytest
 
 from pipelines.lib.duckdb_connection import connection
 from pipelines.report import ReportResult, build_report
-from pipelines.report.charts import inline_plotlyjs
+from pipelines.report.charts import _new_figure, inline_plotlyjs
 from pipelines.report.fragments import format_number, format_share
 from pipelines.report.period import ReportPeriod, last_complete_month
 from pipelines.report.queries import MartReader, MissingMartError, quality_monthly, weekly_flow
@@ -839,6 +842,26 @@ def test_outcome_chart_runs_from_baseline_to_the_report_month(october):
     assert '"y":[5.0,4.9,4.7,4.4]' in script
     assert '"y":[5.0,4.5,4.0,3.5]' in script
     assert "target 2 days by 2027-01-01" in script
+
+
+def test_every_chart_is_drawn_on_the_white_template_and_plotly_default_is_left_alone(october):
+    """The build sets plotly's default template once for all its figures (the cheap way to give
+    each one the template); every figure's layout carries that template, whole, and the process's
+    default is back to what it was afterwards."""
+    _, page = october
+    decoder = json.JSONDecoder()
+    layouts = [
+        decoder.raw_decode(page, match.start())[0] for match in re.finditer(r'\{"template":', page)
+    ]
+    assert len(layouts) == 13  # one per chart (test_every_chart_has_a_fixed_id)
+    white = json.loads(go.Figure(layout={"template": "plotly_white"}).to_json())["layout"][
+        "template"
+    ]
+    assert all(layout["template"] == white for layout in layouts)
+    assert pio.templates.default == "plotly"
+    # a figure made outside a build starts on the same template
+    assert json.loads(_new_figure().to_json())["layout"]["template"] == white
+    assert pio.templates.default == "plotly"
 
 
 def test_plotly_is_inlined_once_and_nothing_is_fetched(october):
