@@ -45,6 +45,7 @@ return False, and ``warm_up`` and ``keep_parse`` ignore any error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import inspect
 import logging
@@ -264,11 +265,6 @@ def name_behavior_sources_cheaply() -> bool:
 _LOOKS_LIKE_FUNCTION = re.compile(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
 
 
-def compile_templates_ahead(manifest: Any) -> int:
-    """Compile every template ``templates_ahead`` names, at once. Returns how many compiled."""
-    return sum(templates_ahead(manifest))
-
-
 def templates_ahead(manifest: Any) -> Iterator[bool]:
     """Steps that compile, here, the Jinja templates a build of ``manifest``'s project compiles,
     one at each step, which says whether that template compiled: each node's code, each generic
@@ -322,17 +318,16 @@ def _compile_each(
     common_jinja: Any, dbt_jinja: Any, sources: list[tuple[bool, str]], macros: list[Any]
 ) -> Iterator[bool]:
     compiled = _compiled_templates(common_jinja, dbt_jinja)
-    for native, source in sources:
+
+    def compile_source(native: bool, source: str) -> None:
+        environment = common_jinja.get_environment(None, native=native)
+        compiled[native, source] = environment.compile(source)
+
+    steps = [functools.partial(compile_source, native, source) for native, source in sources]
+    steps += [functools.partial(common_jinja.template_cache.get_node_template, m) for m in macros]
+    for step in steps:
         try:
-            environment = common_jinja.get_environment(None, native=native)
-            compiled[native, source] = environment.compile(source)
-        except Exception:
-            yield False
-        else:
-            yield True
-    for macro in macros:
-        try:
-            common_jinja.template_cache.get_node_template(macro)
+            step()
         except Exception:
             yield False
         else:
@@ -376,7 +371,7 @@ def _called_macros(manifest: Any) -> list[Any]:
 
 def _compiled_templates(common_jinja: Any, dbt_jinja: Any) -> dict[tuple[bool, str], Any]:
     """The cache of compiled node and test-argument templates, installed as dbt's
-    ``get_template`` on first use (``compile_templates_ahead``)."""
+    ``get_template`` on first use (``templates_ahead``)."""
     installed = common_jinja.get_template
     if getattr(installed, "_owh_compiled", None) is not None:
         return installed._owh_compiled

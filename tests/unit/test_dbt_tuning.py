@@ -707,7 +707,7 @@ TEMPLATES_AHEAD = textwrap.dedent(
     before = render_all()
     compiled_before = len(compiled)
     common_jinja.template_cache.clear()  # as in a new command
-    count = dbt_tuning.compile_templates_ahead(manifest)
+    count = sum(dbt_tuning.templates_ahead(manifest))
     compiled_ahead = len(compiled) - compiled_before
     after = render_all()
     compiled_after = len(compiled) - compiled_before - compiled_ahead
