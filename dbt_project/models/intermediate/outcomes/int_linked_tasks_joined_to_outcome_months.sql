@@ -57,21 +57,29 @@ evaluation_dates as (
 
 ),
 
--- the end of an evaluation day depends only on the date and the time zone: converted once per
--- pair, not once per task
-evaluation_day_ends as (
+-- each team's evaluations, one array per team: the end of each evaluation day in the team's time
+-- zone (converted once per date and team, not once per task) and the team's cycle-time p85 then
+team_evaluations as (
 
     select
-        evaluation_dates.evaluated_on,
         teams.team,
         teams.time_zone,
-        {{ local_to_utc_timestamp(
-            'cast(' ~ dbt.dateadd('day', 1, 'evaluation_dates.evaluated_on') ~ ' as timestamp)',
-            'teams.time_zone'
-        ) }} as evaluation_day_end_at
+        array_agg({{ struct_of([
+            ('evaluated_on', 'evaluation_dates.evaluated_on'),
+            ('evaluation_day_end_at', local_to_utc_timestamp(
+                'cast(' ~ dbt.dateadd('day', 1, 'evaluation_dates.evaluated_on') ~ ' as timestamp)',
+                'teams.time_zone'
+            )),
+            ('team_cycle_time_p85_days', 'team_percentiles.cycle_time_p85_days'),
+        ]) }}) as evaluations
 
     from evaluation_dates
     cross join teams
+    left join team_percentiles
+        on
+            evaluation_dates.evaluated_on = team_percentiles.evaluated_on
+            and teams.team = team_percentiles.team
+    group by teams.team, teams.time_zone
 
 ),
 
@@ -130,174 +138,186 @@ finished_before_baseline as (
 
 ),
 
+-- each task's flags, one array per task: checked against the few evaluations the task is in
+-- WIP at, rather than joined to every row
+flags_by_task as (
+
+    select
+        source,
+        task_id,
+        array_agg({{ struct_of([
+            ('flagged_at', 'flagged_at'),
+            ('unflagged_at', 'unflagged_at'),
+        ]) }}) as flags
+
+    from task_flags
+    group by source, task_id
+
+),
+
 tasks_in_window as (
 
-    select linked_tasks.*
+    select
+        linked_tasks.*,
+        flags_by_task.flags
 
     from linked_tasks
     left join finished_before_baseline
         on linked_tasks.task_key = finished_before_baseline.task_key
+    left join flags_by_task
+        on
+            linked_tasks.source = flags_by_task.source
+            and linked_tasks.task_id = flags_by_task.task_id
     where finished_before_baseline.task_key is null
 
 ),
 
--- the status each task was in at the end of each evaluation day: the intervals of the tasks in
--- the window, each with the evaluation day ends it covers (most cover none, a task's last one
--- covers every later evaluation). A task created after an evaluation has no interval covering it
--- and no row for that month. The intervals are first matched to the few evaluation dates alone,
--- with the widest day end any time zone gives (UTC-12 to UTC+14, so 10 to 36 hours after the
--- date's UTC midnight, with an hour of margin each way): joining them on the team first would
--- pair each interval with every evaluation of its team, a handful of teams making each hash
--- bucket huge. The exact end of the day in the team's zone then decides.
-evaluation_candidates as (
+-- each status interval with the evaluations of its team whose day end it covers: the task was
+-- in that status at the end of the evaluation day. Most intervals cover none; a task's last one
+-- covers every later evaluation. A task created after an evaluation has no interval covering it
+-- and no row for that month. Each interval is checked against its team's 20-odd evaluations in
+-- its own array: joining them on the team would pair it with every evaluation of the team, a
+-- handful of teams making each hash bucket huge.
+intervals_covering_evaluations as (
 
     select
-        tasks_in_window.*,
+        intervals.task_key,
         intervals.status,
         intervals.status_category,
         intervals.entered_at,
-        intervals.exited_at,
         intervals.is_blocked,
-        evaluation_dates.evaluated_on
+        team_evaluations.time_zone,
+        {{ array_filtered(
+            'team_evaluations.evaluations',
+            'evaluation',
+            'intervals.entered_at < evaluation.evaluation_day_end_at
+                and (
+                    intervals.exited_at is null
+                    or intervals.exited_at >= evaluation.evaluation_day_end_at
+                )'
+        ) }} as evaluations
 
     from intervals
+    inner join team_evaluations
+        on intervals.team = team_evaluations.team
+
+),
+
+-- the statuses of the tasks in the window that some evaluation found them in: their local entry
+-- date is converted once per interval, before each becomes one row per evaluation
+statuses_covering_evaluations as (
+
+    select
+        tasks_in_window.task_key,
+        tasks_in_window.source,
+        tasks_in_window.task_id,
+        tasks_in_window.team,
+        tasks_in_window.workstream_id,
+        tasks_in_window.outcome_id,
+        tasks_in_window.started_at,
+        tasks_in_window.flags,
+        intervals_covering_evaluations.status,
+        intervals_covering_evaluations.status_category,
+        intervals_covering_evaluations.entered_at as status_entered_at,
+        {{ local_date(
+            'intervals_covering_evaluations.entered_at', 'intervals_covering_evaluations.time_zone'
+        ) }} as status_entered_on,
+        intervals_covering_evaluations.is_blocked as is_in_blocked_status,
+        intervals_covering_evaluations.evaluations
+
+    from intervals_covering_evaluations
     inner join tasks_in_window
-        on intervals.task_key = tasks_in_window.task_key
-    inner join evaluation_dates
-        on
-            intervals.entered_at < {{ dbt.dateadd(
-                'hour', 37, 'cast(evaluation_dates.evaluated_on as timestamp)'
-            ) }}
-            and (
-                intervals.exited_at is null
-                or intervals.exited_at >= {{ dbt.dateadd(
-                    'hour', 9, 'cast(evaluation_dates.evaluated_on as timestamp)'
-                ) }}
-            )
+        on intervals_covering_evaluations.task_key = tasks_in_window.task_key
+    where {{ array_size('intervals_covering_evaluations.evaluations') }} > 0
 
 ),
 
-intervals_at_evaluations as (
-
-    select
-        evaluation_candidates.*,
-        evaluation_day_ends.evaluation_day_end_at,
-        evaluation_day_ends.time_zone
-
-    from evaluation_candidates
-    inner join evaluation_day_ends
-        on
-            evaluation_candidates.team = evaluation_day_ends.team
-            and evaluation_candidates.evaluated_on = evaluation_day_ends.evaluated_on
-    where
-        evaluation_candidates.entered_at < evaluation_day_ends.evaluation_day_end_at
-        and (
-            evaluation_candidates.exited_at is null
-            or evaluation_candidates.exited_at >= evaluation_day_ends.evaluation_day_end_at
-        )
-
-),
-
--- a task's last status covers every later evaluation: its local date is converted once
-statuses_at_any_evaluation as (
-
-    select distinct
-        task_key,
-        entered_at,
-        time_zone
-
-    from intervals_at_evaluations
-
-),
-
-statuses_entered as (
+statuses_at_evaluations as (
 
     select
         task_key,
-        entered_at,
-        {{ local_date('entered_at', 'time_zone') }} as status_entered_on
+        source,
+        task_id,
+        team,
+        workstream_id,
+        outcome_id,
+        started_at,
+        flags,
+        status,
+        status_category,
+        status_entered_at,
+        status_entered_on,
+        is_in_blocked_status,
+        {{ exploded('evaluations') }} as evaluation
 
-    from statuses_at_any_evaluation
+    from statuses_covering_evaluations
 
 ),
 
-statuses_at_evaluation as (
+statuses_at_evaluation_day_ends as (
+
+    select
+        statuses_at_evaluations.task_key,
+        statuses_at_evaluations.source,
+        statuses_at_evaluations.task_id,
+        statuses_at_evaluations.team,
+        statuses_at_evaluations.workstream_id,
+        statuses_at_evaluations.outcome_id,
+        statuses_at_evaluations.started_at,
+        statuses_at_evaluations.flags,
+        statuses_at_evaluations.status,
+        statuses_at_evaluations.status_category,
+        statuses_at_evaluations.status_entered_at,
+        statuses_at_evaluations.status_entered_on,
+        statuses_at_evaluations.is_in_blocked_status,
+        statuses_at_evaluations.evaluation.evaluated_on,
+        statuses_at_evaluations.evaluation.evaluation_day_end_at,
+        statuses_at_evaluations.evaluation.team_cycle_time_p85_days
+
+    from statuses_at_evaluations
+
+),
+
+-- each evaluation of the task's outcome: its months' evaluations only. For tasks in WIP, a
+-- flag open at the end of the evaluation day (raised before it, lowered after it or never) and
+-- the age at that instant
+assessed as (
 
     select
         outcome_months.outcome_id,
         outcome_months.month,
         outcome_months.evaluated_on,
-        intervals_at_evaluations.evaluation_day_end_at,
-        intervals_at_evaluations.task_key,
-        intervals_at_evaluations.source,
-        intervals_at_evaluations.task_id,
-        intervals_at_evaluations.team,
-        intervals_at_evaluations.workstream_id,
-        intervals_at_evaluations.started_at,
-        intervals_at_evaluations.status,
-        intervals_at_evaluations.status_category,
-        intervals_at_evaluations.entered_at as status_entered_at,
-        statuses_entered.status_entered_on,
-        intervals_at_evaluations.is_blocked as is_in_blocked_status
-
-    from intervals_at_evaluations
-    inner join outcome_months
-        on
-            intervals_at_evaluations.outcome_id = outcome_months.outcome_id
-            and intervals_at_evaluations.evaluated_on = outcome_months.evaluated_on
-    inner join statuses_entered
-        on
-            intervals_at_evaluations.task_key = statuses_entered.task_key
-            and intervals_at_evaluations.entered_at = statuses_entered.entered_at
-
-),
-
--- a flag open at the end of the evaluation day (raised before it, lowered after it or never)
-flagged_at_evaluation as (
-
-    select distinct
-        statuses_at_evaluation.outcome_id,
-        statuses_at_evaluation.month,
-        statuses_at_evaluation.task_key
-
-    from statuses_at_evaluation
-    inner join task_flags
-        on
-            statuses_at_evaluation.source = task_flags.source
-            and statuses_at_evaluation.task_id = task_flags.task_id
-            and statuses_at_evaluation.evaluation_day_end_at > task_flags.flagged_at
-            and (
-                task_flags.unflagged_at is null
-                or statuses_at_evaluation.evaluation_day_end_at < task_flags.unflagged_at
-            )
-
-),
-
-assessed as (
-
-    select
-        statuses_at_evaluation.*,
-        statuses_at_evaluation.status_category in ('in_progress', 'waiting') as is_in_wip,
-        flagged_at_evaluation.task_key is not null as is_flagged,
-        team_percentiles.cycle_time_p85_days as team_cycle_time_p85_days,
+        statuses.task_key,
+        statuses.source,
+        statuses.task_id,
+        statuses.team,
+        statuses.workstream_id,
+        statuses.status,
+        statuses.status_category,
+        statuses.status_entered_at,
+        statuses.status_entered_on,
+        statuses.is_in_blocked_status,
+        statuses.status_category in ('in_progress', 'waiting') as is_in_wip,
+        coalesce({{ array_any(
+            'statuses.flags',
+            'flag',
+            'statuses.evaluation_day_end_at > flag.flagged_at
+                and (
+                    flag.unflagged_at is null
+                    or statuses.evaluation_day_end_at < flag.unflagged_at
+                )'
+        ) }}, false) as is_flagged,
+        statuses.team_cycle_time_p85_days,
         case
-            when statuses_at_evaluation.status_category in ('in_progress', 'waiting')
-                then {{ duration_days(
-                    'statuses_at_evaluation.started_at',
-                    'statuses_at_evaluation.evaluation_day_end_at'
-                ) }}
+            when statuses.status_category in ('in_progress', 'waiting')
+                then {{ duration_days('statuses.started_at', 'statuses.evaluation_day_end_at') }}
         end as age_days
 
-    from statuses_at_evaluation
-    left join flagged_at_evaluation
+    from statuses_at_evaluation_day_ends as statuses
+    inner join outcome_months
         on
-            statuses_at_evaluation.outcome_id = flagged_at_evaluation.outcome_id
-            and statuses_at_evaluation.month = flagged_at_evaluation.month
-            and statuses_at_evaluation.task_key = flagged_at_evaluation.task_key
-    left join team_percentiles
-        on
-            statuses_at_evaluation.evaluated_on = team_percentiles.evaluated_on
-            and statuses_at_evaluation.team = team_percentiles.team
+            statuses.outcome_id = outcome_months.outcome_id
+            and statuses.evaluated_on = outcome_months.evaluated_on
 
 ),
 
