@@ -38,31 +38,111 @@ outcomes as (
 
 ),
 
+-- each rule with its shape: which match columns it gives
+rules_shaped as (
+
+    select
+        workstream_id,
+        priority,
+        match_source,
+        match_project,
+        match_epic_id,
+        match_label,
+        match_source is not null as gives_source,
+        match_project is not null as gives_project,
+        match_epic_id is not null as gives_epic_id,
+        match_label is not null as gives_label
+
+    from workstream_rules
+
+),
+
+-- the shapes the rules have (a handful)
+rule_shapes as (
+
+    select distinct
+        gives_source,
+        gives_project,
+        gives_epic_id,
+        gives_label
+
+    from rules_shaped
+
+),
+
+tasks_without_workstream as (
+
+    select * from tasks
+    where workstream_id is null
+
+),
+
+-- a task's labels, for the rule shapes that give a label
+task_labels as (
+
+    select distinct
+        source,
+        task_id,
+        label,
+        true as gives_label
+
+    from (
+        select
+            source,
+            task_id,
+            {{ exploded('labels') }} as label
+        from tasks_without_workstream
+    ) as exploded_labels
+
+),
+
+-- each task without a workstream, once per rule shape, with the columns that shape gives (one
+-- row per label for a shape that gives one): the rules it matches are those of the same shape
+-- with the same values, found by equality. Comparing every task with every rule instead cost
+-- tasks x rules (2,635 rules on the demo, most of them one epic each).
+task_match_keys as (
+
+    select
+        tasks_without_workstream.source,
+        tasks_without_workstream.task_id,
+        rule_shapes.gives_source,
+        rule_shapes.gives_project,
+        rule_shapes.gives_epic_id,
+        rule_shapes.gives_label,
+        case when rule_shapes.gives_source then tasks_without_workstream.source end as match_source,
+        case when rule_shapes.gives_project then tasks_without_workstream.project end as match_project,
+        case when rule_shapes.gives_epic_id then tasks_without_workstream.epic_id end as match_epic_id,
+        task_labels.label as match_label
+
+    from tasks_without_workstream
+    cross join rule_shapes
+    left join task_labels
+        on
+            rule_shapes.gives_label = task_labels.gives_label
+            and tasks_without_workstream.source = task_labels.source
+            and tasks_without_workstream.task_id = task_labels.task_id
+
+),
+
 rule_matches as (
 
     select
-        tasks.source,
-        tasks.task_id,
-        workstream_rules.workstream_id,
-        workstream_rules.priority
+        task_match_keys.source,
+        task_match_keys.task_id,
+        rules_shaped.workstream_id,
+        rules_shaped.priority
 
-    from tasks
-    inner join workstream_rules
+    from task_match_keys
+    inner join rules_shaped
         on
-            (workstream_rules.match_source is null or tasks.source = workstream_rules.match_source)
-            and (
-                workstream_rules.match_project is null
-                or tasks.project = workstream_rules.match_project
-            )
-            and (
-                workstream_rules.match_epic_id is null
-                or tasks.epic_id = workstream_rules.match_epic_id
-            )
-            and (
-                workstream_rules.match_label is null
-                or {{ array_contains_value('tasks.labels', 'workstream_rules.match_label') }}
-            )
-    where tasks.workstream_id is null
+            task_match_keys.gives_source = rules_shaped.gives_source
+            and task_match_keys.gives_project = rules_shaped.gives_project
+            and task_match_keys.gives_epic_id = rules_shaped.gives_epic_id
+            and task_match_keys.gives_label = rules_shaped.gives_label
+            and task_match_keys.match_source is not distinct from rules_shaped.match_source
+            and task_match_keys.match_project is not distinct from rules_shaped.match_project
+            and task_match_keys.match_epic_id is not distinct from rules_shaped.match_epic_id
+            and task_match_keys.match_label is not distinct from rules_shaped.match_label
 
 ),
 
