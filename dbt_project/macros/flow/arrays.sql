@@ -1,32 +1,10 @@
-{#- Whether the array column `array` (a task's labels) holds `value`. With ignore_case, both
-    sides are compared lower-cased and trimmed, the way the seeds match statuses. -#}
-{% macro array_contains_value(array, value, ignore_case=false) -%}
-    {{ return(adapter.dispatch('array_contains_value')(array, value, ignore_case)) }}
-{%- endmacro %}
-
 {#- Array functions are named differently everywhere (DuckDB's lists, Spark's arrays with
-    lambdas); there is no cross-database macro for them. -#}
-{% macro default__array_contains_value(array, value, ignore_case=false) -%}
-    {{ exceptions.raise_compiler_error(
-        "array_contains_value has no implementation for adapter '" ~ adapter.type()
-        ~ "': add " ~ adapter.type() ~ "__array_contains_value in macros/flow/arrays.sql") }}
-{%- endmacro %}
-
-{% macro duckdb__array_contains_value(array, value, ignore_case=false) -%}
-    {%- if ignore_case -%}
-        list_contains(list_transform({{ array }}, lambda item: lower(trim(item))), lower(trim({{ value }})))
-    {%- else -%}
-        list_contains({{ array }}, {{ value }})
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro spark__array_contains_value(array, value, ignore_case=false) -%}
-    {%- if ignore_case -%}
-        exists({{ array }}, item -> lower(trim(item)) = lower(trim({{ value }})))
-    {%- else -%}
-        array_contains({{ array }}, {{ value }})
-    {%- endif -%}
-{%- endmacro %}
+    lambdas) and dbt has no cross-database macro for them: these are the project's. Arrays of
+    records serve a few candidates matched against many rows: each row carries the short array of
+    the candidates it could match, keeps those its condition holds for (`array_filtered`), and
+    becomes one row per kept candidate (`exploded`). Joining them instead pairs every row with
+    every candidate of its key (a residual filter over all pairs), and what is computed once per
+    row before the explode would be computed again for every pair after it. -#}
 
 
 {#- An array of strings from a Jinja list of Python strings (none gives a null array): how the unit
@@ -58,12 +36,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-
-{#- Arrays of records, for a few rows matched against many: each row carries the short array of
-    the candidates it could match, keeps those its condition holds for, and becomes one row per
-    kept candidate. Joining them instead pairs every row with every candidate of its key (a
-    residual filter over all pairs), and what is computed once per row before the explode would
-    be computed again for every pair after it. -#}
 
 {#- A record (struct) of named expressions, from a list of (name, expression) pairs. -#}
 {% macro struct_of(fields) -%}
@@ -106,7 +78,8 @@
 {%- endmacro %}
 
 
-{#- Whether `condition` holds for some element of `array`; null for a null array. -#}
+{#- Whether `condition` holds for some element of `array` (a task's label matching a seed's, a
+    flag open at an instant); false for an empty array, null for a null one. -#}
 {% macro array_any(array, item, condition) -%}
     {{ return(adapter.dispatch('array_any', 'outcome_warehouse')(array, item, condition)) }}
 {%- endmacro %}

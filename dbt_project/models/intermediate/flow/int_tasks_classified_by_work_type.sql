@@ -43,7 +43,9 @@ candidate_matches as (
             (seed_rows.match_task_type is null or tasks.task_type = seed_rows.match_task_type)
             and (
                 seed_rows.match_label is null
-                or {{ array_contains_value('tasks.labels', 'seed_rows.match_label', ignore_case=true) }}
+                or {{ array_any(
+                    'tasks.labels', 'task_label', 'lower(trim(task_label)) = lower(trim(seed_rows.match_label))'
+                ) }}
             )
 
 ),

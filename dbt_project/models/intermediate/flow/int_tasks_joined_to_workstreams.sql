@@ -77,7 +77,8 @@ tasks_without_workstream as (
 
 ),
 
--- a task's labels, for the rule shapes that give a label
+-- a task's labels, for the rule shapes that give a label (`gives_label` is joined on, so that
+-- pairing them with the shapes stays an equality join)
 task_labels as (
 
     select distinct
@@ -99,7 +100,7 @@ task_labels as (
 -- each task without a workstream, once per rule shape, with the columns that shape gives (one
 -- row per label for a shape that gives one): the rules it matches are those of the same shape
 -- with the same values, found by equality. Comparing every task with every rule instead cost
--- tasks x rules (2,635 rules on the demo, most of them one epic each).
+-- tasks x rules (2,635 rules in the million-task demo, most of them one epic each).
 task_match_keys as (
 
     select
