@@ -40,6 +40,8 @@ SELECTION = (
     "+int_tasks_joined_to_workstreams",
     "+int_status_intervals_summed_to_task_times",
     "+fct_task_status_intervals",
+    "+fct_tasks",
+    "+int_task_milestones_localised_to_calendar",
 )
 MILESTONES = "intermediate.int_status_intervals_aggregated_to_tasks"
 TASK_TIMES = "intermediate.int_status_intervals_summed_to_task_times"
@@ -175,8 +177,13 @@ def test_an_incremental_build_rebuilds_the_changed_tasks_into_the_rows_of_a_full
         "intermediate.int_status_intervals_localised_to_days",
         "intermediate.int_status_intervals_measured_to_as_of",
         "intermediate.int_status_intervals_summed_to_task_times",
+        "intermediate.int_task_milestones_localised_to_calendar",
+        "intermediate.int_tasks_classified_by_work_type",
+        "intermediate.int_tasks_joined_to_flow_measures",
+        "intermediate.int_tasks_joined_to_teams",
         "intermediate.int_tasks_joined_to_workstreams",
         "marts.fct_task_status_intervals",
+        "marts.fct_tasks",
         "staging.stg_tracker__task_status_changes",
         "staging.stg_tracker__tasks",
     ]
@@ -401,7 +408,7 @@ def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
             *carried,
         ]
     )
-    assert len(carried) == 10
+    assert len(carried) == 15
     assert fingerprints == published_fingerprints
     assert len(fingerprints) == 3
     # a second start of the same build (a later ingest step, a re-execution) changes nothing

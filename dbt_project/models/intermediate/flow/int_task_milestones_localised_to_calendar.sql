@@ -4,11 +4,19 @@
 -- first day of that date's month, so months are half-open: a task completed at 00:00 local time
 -- on the first day of a month counts in that month only. A milestone the task has not reached
 -- (or, for completed_at and cancelled_at, is no longer in) is null here too.
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild (an open
+-- task's milestones do not read the as_of date; macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+) }}
+
 with
 
 tasks as (
 
     select * from {{ ref('int_tasks_joined_to_flow_measures') }}
+    where {{ is_task_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}
 
 ),
 

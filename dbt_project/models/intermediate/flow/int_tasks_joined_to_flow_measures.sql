@@ -4,11 +4,21 @@
 -- so (the team's calendar without weekends and holidays). Lead, cycle, first-pass and rework
 -- times and flow efficiency describe completed tasks only; time sums of open tasks run to the
 -- end of the as_of day.
+-- Incremental on DuckDB: a nightly build rebuilds the tasks of int_tasks_to_rebuild and the open
+-- tasks, whose time sums run to the as_of day (macros/incremental/tasks_to_rebuild.sql).
+{{ config(
+    materialized=task_history_materialization(),
+    pre_hook="{{ delete_tasks_to_rebuild(
+        'task_key', ref('int_tasks_to_rebuild'), also=is_measured_to_as_of_day()
+    ) }}"
+) }}
+
 with
 
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
+    where {{ is_task_without_rows(staged_task_key()) }}
 
 ),
 

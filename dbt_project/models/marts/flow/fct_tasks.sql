@@ -5,12 +5,22 @@
 -- times and flow efficiency describe completed tasks only; time sums of open tasks run to the
 -- end of the as_of day.
 -- Its logic lives in int_tasks_joined_to_flow_measures, which the other models that need it
--- read too; this model publishes it under its contract.
+-- read too; this model publishes it under its contract. Incremental on DuckDB like it: a nightly
+-- build rebuilds the tasks of int_tasks_to_rebuild and the open tasks.
+{{ config(
+    materialized=task_history_materialization(),
+    on_schema_change='fail',
+    pre_hook="{{ delete_tasks_to_rebuild(
+        'task_key', ref('int_tasks_to_rebuild'), also=is_measured_to_as_of_day()
+    ) }}"
+) }}
+
 with
 
 tasks_joined_to_flow_measures as (
 
     select * from {{ ref('int_tasks_joined_to_flow_measures') }}
+    where {{ is_task_without_rows('task_key') }}
 
 ),
 
