@@ -11,11 +11,16 @@ must hold, before dbt runs:
   ``previous_build``: each a copy of the model of the same name), which the models compare with
   this build's own to find the tasks to rebuild.
 
+It also keeps the published raw tables (schema ``raw``, with its load log and ingest state):
+ingestion leaves the rows of every landing file it would reuse where they are, instead of copying
+them again, when they are the published build's rows of that file
+(``pipelines.sources.ingest``), and drops the schema when another raw schema made it.
+
 ``start_build_file`` creates the build file before the first ingest writes to it. When it may
 carry, the build file starts as a byte copy of the published file, from which every relation but
-the incremental models' tables is dropped: copying the file costs a fraction of a second where
-copying the tables row by row cost 20 s at a million tasks. DuckDB reuses the freed blocks for
-the tables the run then writes.
+the incremental models' and the raw tables is dropped: copying the file costs a fraction of a
+second where copying the tables row by row cost 20 s at a million tasks. DuckDB reuses the freed
+blocks for the tables the run then writes.
 
 Nothing is carried, and dbt builds every model in full, when a full refresh is asked for, the
 run is on another engine, nothing is published, the published file cannot be read or lacks a
@@ -46,6 +51,7 @@ import duckdb
 
 from pipelines.lib.dbt_project import DBT_PROJECT_DIR, ensure_manifest
 from pipelines.lib.duckdb_connection import connection
+from pipelines.lib.raw_schema import RAW_SCHEMA
 from pipelines.lib.sql import quote_identifier
 
 PREVIOUS_BUILD_SCHEMA = "previous_build"
@@ -316,7 +322,7 @@ def _why_not_carried(
 
 def _keep_only(con, models: list[Relation], tables: list[StateTable]) -> None:
     """In a copy of the published file: the fingerprint models copied into ``previous_build``,
-    then every relation dropped but the incremental models' tables."""
+    then every relation dropped but the incremental models' tables and the raw tables."""
     keep = {(m.schema, m.name) for m in models}
     con.execute("begin transaction")
     con.execute(f"drop schema if exists {quote_identifier(PREVIOUS_BUILD_SCHEMA)} cascade")
@@ -331,6 +337,7 @@ def _keep_only(con, models: list[Relation], tables: list[StateTable]) -> None:
         "select table_schema, table_name, table_type from information_schema.tables "
         "where table_catalog = current_database()"
     ).fetchall()
+    keep |= {(schema, name) for schema, name, kind in relations if schema == RAW_SCHEMA}
     for schema, name, kind in sorted(relations, key=lambda r: r[2] != "VIEW"):
         if (schema, name) not in keep:
             what = "view" if kind == "VIEW" else "table"

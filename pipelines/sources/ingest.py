@@ -22,7 +22,10 @@ data). Each one:
 
 Incremental: given the published build (``previous_build``, attached read-only), step 2 does not
 parse a file whose relative path and bytes equal those of a file that build loaded or rejected:
-its load-log rows, quarantine rows, warnings and raw rows are copied from that build instead. A
+its load-log rows, quarantine rows, warnings and raw rows are taken from that build instead. The
+raw rows stay where they are when the build file already holds them as the published build has
+them (a build file started from the published one keeps its raw tables,
+``pipelines.lib.carry_over``: same ingest state, same load-log rows), and are copied otherwise. A
 raw row depends only on its own file (conflicts are looked for within a file; corrections across
 files are resolved in dbt), on the pull manifest beside it, and on what ``ingest_fingerprints``
 names: the pseudonym key, the ingestion code, the adapters' configuration, the raw schema. Those
@@ -118,9 +121,11 @@ INGEST_TASK_TRACKER = "task_tracker"
 INGEST_DEFINITIONS = "definitions"
 INGEST_IMPACT = "impact"
 
-# The alias of the published build attached read-only, and the scratch list of the files reused.
+# The alias of the published build attached read-only; the scratch lists of the files reused
+# whose rows are copied from it, and of those the build file holds already.
 PREVIOUS_CATALOG = "owh_previous"
 REUSED_FILES = "owh_reused_files"
+KEPT_FILES = "owh_kept_files"
 
 # What a raw row depends on besides its file and its pull manifest; a change to any of these
 # makes the next run parse every file again. The ingestion code: the adapters, the orchestration,
@@ -259,8 +264,12 @@ def ingest_fingerprints(pseudonym_key: bytes) -> dict[str, str]:
         "pseudonym_key": hmac.new(pseudonym_key, KEY_FINGERPRINT_LABEL, hashlib.sha256).hexdigest(),
         "code": _code_fingerprint(),
         "configuration": _files_fingerprint(ADAPTER_CONFIGURATION),
-        "raw_schema": hashlib.sha256(raw_schema_ddl().encode()).hexdigest(),
+        "raw_schema": _raw_schema_fingerprint(),
     }
+
+
+def _raw_schema_fingerprint() -> str:
+    return hashlib.sha256(raw_schema_ddl().encode()).hexdigest()
 
 
 @functools.cache
@@ -396,6 +405,7 @@ def _ingest(
     warnings: list[str] | None = None,
 ) -> IngestResult:
     warnings = list(warnings or [])
+    _drop_stale_raw_schema(con)
     create_raw_schema(con)
     stagers = (
         {
@@ -416,11 +426,14 @@ def _ingest(
         for stager in stagers.values():
             stager.flush()
         conflicts = _quarantine_conflicts(con, tables, jobs, run_id, loaded_at)
-        reused = sorted({entry.load.source_file for entry in staged if entry.load.reused})
-        if reused:
-            _copy_reused_rows(con, previous, tables, reused)
+        kept = _files_held(con, ingest, tables, state, staged)
+        copied = sorted(
+            {entry.load.source_file for entry in staged if entry.load.reused} - set(kept)
+        )
+        if copied:
+            _copy_reused_rows(con, previous, tables, copied)
         reported = _report(staged, conflicts)
-        _publish(con, ingest, tables, reported, state, loaded_at, run_id)
+        _publish(con, ingest, tables, reported, state, loaded_at, run_id, kept)
     finally:
         drop_staging_tables(con, tables)
     files = [entry.load for entry in reported]
@@ -433,6 +446,58 @@ def _ingest(
         },
         warnings=[mask_emails(warning) for warning in warnings],
         full_reload_reason=full_reload_reason,
+    )
+
+
+def _drop_stale_raw_schema(con) -> None:
+    """Drop the raw schema a build file holds when the raw schema of this code did not make it
+    (a build file started from a published build of other ingestion code, or that records no
+    ingest state): its tables may lack a column or have one too many. Every file is then
+    parsed again anyway, its ingest state being another."""
+    stored = con.execute(
+        "select count(*) filter (where table_name = 'ingest_state'), count(*) "
+        "from duckdb_tables() where database_name = current_database() and schema_name = $raw",
+        {"raw": RAW_SCHEMA},
+    ).fetchone()
+    if stored[1] == 0:
+        return
+    fingerprints = set()
+    if stored[0]:
+        fingerprints = {
+            row[0]
+            for row in con.execute(
+                f"select distinct fingerprint from {RAW_SCHEMA}.ingest_state "
+                "where name = 'raw_schema'"
+            ).fetchall()
+        }
+    if fingerprints != {_raw_schema_fingerprint()}:
+        con.execute(f"drop schema {RAW_SCHEMA} cascade")
+
+
+def _files_held(
+    con, ingest: str, tables: tuple[str, ...], state: dict[str, str], staged: list[_Staged]
+) -> list[str]:
+    """The reused files whose raw rows the build file already holds as the published build has
+    them: the fingerprints its ingest state records are this run's (every one in
+    ``FINGERPRINT_NAMES``, and the file's pull manifest), and its load-log rows of the file (run
+    and time of the parse included) and warnings equal those of the published build. Same code,
+    same bytes, same parse: same rows, which stay where they are."""
+    reused: dict[tuple[str, str], set[_Staged]] = {}
+    for entry in staged:
+        if entry.load.reused:
+            reused.setdefault((entry.load.source_file, entry.load.file_hash), set()).add(entry)
+    if not reused:
+        return []
+    catalog = con.execute("select current_database()").fetchone()[0]
+    recorded = _previous_state(con, catalog, ingest) or {}
+    if any(recorded.get(name) != state[name] for name in FINGERPRINT_NAMES):
+        return []
+    held = _previous_loads(con, catalog, tables)
+    return sorted(
+        source_file
+        for (source_file, file_hash), entries in reused.items()
+        if set(held.get((source_file, file_hash), ())) == entries
+        and recorded.get(_manifest_key(source_file)) == state.get(_manifest_key(source_file))
     )
 
 
@@ -514,7 +579,7 @@ def _reusable_files(
     for job in jobs:
         key = (job.file.relative_path, job.file.sha256)
         entries = loads.get(key, [])
-        folder = MANIFEST_FINGERPRINT + job.file.relative_path.rpartition("/")[0]
+        folder = _manifest_key(job.file.relative_path)
         if (
             entries
             and all(entry.load.status in REUSABLE_STATUSES for entry in entries)
@@ -524,6 +589,11 @@ def _reusable_files(
             # in the order a parse gives them: the file's tables in the order it feeds them
             reusable[key] = sorted(entries, key=lambda e: job.tables.index(e.load.table_name))
     return reusable, None
+
+
+def _manifest_key(relative_path: str) -> str:
+    """The name, in the ingest state, of the manifest fingerprint of a file's folder."""
+    return MANIFEST_FINGERPRINT + relative_path.rpartition("/")[0]
 
 
 def _previous_state(con, catalog: str, ingest: str) -> dict[str, str] | None:
@@ -900,18 +970,35 @@ def _publish(
     state: dict[str, str],
     loaded_at: dt.datetime,
     run_id: str,
+    kept: list[str],
 ) -> None:
     """Replace the raw tables and their load-log, quarantine and warning rows with the staged
-    ones, and the ingest's fingerprints with this run's, in one transaction."""
+    ones, and the ingest's fingerprints with this run's, in one transaction. The raw and
+    quarantine rows of the ``kept`` files stay (``_files_held``): they are what staging them
+    again would give."""
     table_list = {"tables": list(tables)}
+    not_kept = f"(%s is null or %s not in (select source_file from temp.{KEPT_FILES}))"
+    con.execute(
+        f"create or replace temp table {KEPT_FILES} as "
+        "select unnest($files::varchar[]) as source_file",
+        {"files": kept},
+    )
     con.execute("begin transaction")
     try:
         for table in tables:
-            con.execute(f"delete from {RAW_SCHEMA}.{table}")
+            con.execute(
+                f"delete from {RAW_SCHEMA}.{table} where "
+                + not_kept % ("_source_file", "_source_file")
+            )
             con.execute(
                 f"insert into {RAW_SCHEMA}.{table} by name select * from {staged_table(table)}"
             )
-        for log_table in ("load_log", "quarantine", "ingest_warnings"):
+        con.execute(
+            f"delete from {RAW_SCHEMA}.quarantine where list_contains($tables, table_name) "
+            "and " + not_kept % ("source_file", "source_file"),
+            table_list,
+        )
+        for log_table in ("load_log", "ingest_warnings"):
             con.execute(
                 f"delete from {RAW_SCHEMA}.{log_table} where list_contains($tables, table_name)",
                 table_list,
@@ -926,6 +1013,8 @@ def _publish(
     except BaseException:
         con.execute("rollback")
         raise
+    finally:
+        con.execute(f"drop table if exists temp.{KEPT_FILES}")
 
 
 def _write_load_log(con, files: list[FileLoad], run_id: str, loaded_at: dt.datetime) -> None:

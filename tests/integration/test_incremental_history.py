@@ -56,7 +56,8 @@ def manifest_and_fingerprint() -> tuple[dict, str]:
 
 def start(published_file: Path, folder: Path, *, refused: str | None) -> tuple[Path, CarryOver]:
     """A run's build file as the first ingest starts it (``<folder>/build/warehouse.duckdb``),
-    then the published build's raw tables in it, as ingestion leaves them before dbt runs."""
+    then the published build's raw tables in it, as ingestion leaves them before dbt runs (a
+    carried build file holds them already; one started empty gets a copy)."""
     build_file = folder / "build" / published_file.name
     manifest, fingerprint = manifest_and_fingerprint()
     carry = start_build_file(
@@ -64,13 +65,15 @@ def start(published_file: Path, folder: Path, *, refused: str | None) -> tuple[P
     )
     with connection(build_file, allowed_files=[published_file]) as con:
         con.execute(f"attach '{published_file}' as published (read_only)")
-        con.execute("create schema raw")
+        con.execute("create schema if not exists raw")
         tables = con.execute(
             "select table_name from information_schema.tables "
             "where table_catalog = 'published' and table_schema = 'raw'"
         ).fetchall()
         for (table,) in tables:
-            con.execute(f"create table raw.{table} as select * from published.raw.{table}")
+            con.execute(
+                f"create or replace table raw.{table} as select * from published.raw.{table}"
+            )
         con.execute("detach published")
     return build_file, carry
 
@@ -384,7 +387,7 @@ def test_a_build_of_other_code_is_not_carried(published_file, tmp_path):
     ]
 
 
-def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
+def test_a_carried_build_file_holds_the_incremental_and_raw_tables_and_nothing_else(
     published_file, tmp_path
 ):
     manifest, fingerprint = manifest_and_fingerprint()
@@ -399,6 +402,7 @@ def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
             "select * from staging.stg_tracker__task_input_fingerprints order by all"
         ).fetchall()
     carried = [str(relation) for relation in carry.carried]
+    raw = [relation for relation in relations(published_file) if relation.startswith("raw.")]
     assert relations(build_file) == sorted(
         [
             "build_state.carry_over",
@@ -406,9 +410,12 @@ def test_a_carried_build_file_holds_the_incremental_tables_and_nothing_else(
             "previous_build.task_input_fingerprints",
             "previous_build.task_shared_inputs_fingerprinted",
             *carried,
+            *raw,
         ]
     )
     assert len(carried) == 15
+    # the raw tables, load log and ingest state with them, which ingestion keeps what it reuses of
+    assert "raw.tasks" in raw and "raw.load_log" in raw and "raw.ingest_state" in raw
     assert fingerprints == published_fingerprints
     assert len(fingerprints) == 3
     # a second start of the same build (a later ingest step, a re-execution) changes nothing

@@ -134,7 +134,7 @@ def test_the_code_fingerprint_changes_with_a_model_a_macro_or_the_project_file(t
     assert code_fingerprint(MANIFEST, project) != base
 
 
-def test_a_carried_build_file_keeps_the_incremental_tables_and_the_published_fingerprints(tmp_path):
+def test_a_carried_build_file_keeps_the_incremental_and_raw_tables_and_the_fingerprints(tmp_path):
     published = published_build(tmp_path / "serving", "code-1")
     build_file = tmp_path / "build" / "warehouse.duckdb"
     carry = start_build_file(build_file, published, MANIFEST, fingerprint="code-1")
@@ -144,9 +144,11 @@ def test_a_carried_build_file_keeps_the_incremental_tables_and_the_published_fin
         "build_state.code_fingerprint",
         "intermediate.history",
         "previous_build.previous_fingerprints",
+        "raw.tasks",
     ]
     with connection(build_file, read_only=True) as con:
         assert con.execute("select * from intermediate.history").fetchall() == [("jira:T-1", 1)]
+        assert con.execute("select * from raw.tasks").fetchall() == [("T-1",)]
         assert con.execute("select * from previous_build.previous_fingerprints").fetchall() == [
             ("jira:T-1", 42)
         ]
@@ -209,11 +211,11 @@ def test_an_existing_build_file_is_left_as_it_is(tmp_path):
     build_file = tmp_path / "build" / "warehouse.duckdb"
     first = start_build_file(build_file, published, MANIFEST, fingerprint="code-1")
     with connection(build_file) as con:
-        con.execute("create schema raw")
-        con.execute("create table raw.tasks as select 'T-2' as task_id")
+        con.execute("create or replace table raw.tasks as select 'T-2' as task_id")
     again = start_build_file(build_file, None, MANIFEST, fingerprint="other", refused="no")
     assert again == first
-    assert "raw.tasks" in relations(build_file)
+    with connection(build_file, read_only=True) as con:
+        assert con.execute("select * from raw.tasks").fetchall() == [("T-2",)]
 
 
 def test_a_build_file_no_ingest_started_records_that_it_carries_nothing(tmp_path):

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -791,4 +792,79 @@ def test_a_copy_left_alone_when_its_original_goes_is_parsed(tmp_path):
     (landing / "tasks" / "a.csv").unlink()
     con, results = ingest_again(landing, tmp_path / "incremental.duckdb", published)
     assert files_of(results) == ({"tasks/b.csv"}, set())
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+
+
+# A build file started from the published one (pipelines.lib.carry_over) holds its raw tables:
+# the rows of the files reused stay where they are, when they are the published build's.
+
+
+def started_from(published: Path, path: Path) -> Path:
+    """A build file that starts as a byte copy of the published one, raw tables included."""
+    shutil.copyfile(published, path)
+    return path
+
+
+def rows_with_rowids(con, table: str, source_file: str) -> list[tuple]:
+    return con.execute(
+        f"select rowid, * from raw.{table} where _source_file = ? order by rowid", [source_file]
+    ).fetchall()
+
+
+def test_a_started_build_keeps_the_rows_of_the_unchanged_files_where_they_are(
+    landing, published, tmp_path
+):
+    # a changed file, and a new pull folder, whose manifest the published build does not know
+    tasks = landing / "tasks" / "tasks.csv"
+    tasks.write_text(tasks.read_text().replace("Ship invoice export", "Ship the invoice export"))
+    add_pull(landing)
+    build = started_from(published, tmp_path / "incremental.duckdb")
+    con, results = ingest_again(landing, build, published)
+    assert files_of(results)[0] == {"tasks/tasks.csv", f"{PULL}/page-0001.json"}
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+    # the unchanged files' rows were neither deleted nor inserted again: same rows, same rowids
+    with connect(published, read_only=True) as before:
+        for table, source_file in (
+            ("task_status_changes", "jira/page-1.json"),
+            ("tasks", "jira/page-1.json"),
+            ("kpis", "kpis/kpis.csv"),
+        ):
+            kept = rows_with_rowids(before, table, source_file)
+            assert kept, (table, source_file)
+            assert rows_with_rowids(con, table, source_file) == kept, (table, source_file)
+    assert con.execute(
+        "select distinct _loaded_at from raw.tasks where _source_file = 'tasks/tasks.csv'"
+    ).fetchall() == [(LATER,)]
+
+
+def test_rows_a_started_build_holds_from_another_parse_are_replaced(landing, published, tmp_path):
+    build = started_from(published, tmp_path / "incremental.duckdb")
+    with connect(build) as con:
+        # the build's rows of the file came from a parse the published build does not record
+        con.execute(
+            "update raw.load_log set run_id = 'run-0' where source_file = 'jira/page-1.json'"
+        )
+        con.execute("update raw.tasks set title = 'stale' where _source_file = 'jira/page-1.json'")
+    con, results = ingest_again(landing, build, published)
+    assert files_of(results)[0] == set()
+    assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
+    assert con.execute("select count(*) from raw.tasks where title = 'stale'").fetchall() == [(0,)]
+    assert con.execute(
+        "select distinct run_id from raw.load_log where source_file = 'jira/page-1.json'"
+    ).fetchall() == [("run-1",)]
+
+
+def test_a_raw_schema_of_other_code_in_a_started_build_is_made_again(
+    landing, published, tmp_path, monkeypatch
+):
+    build = started_from(published, tmp_path / "incremental.duckdb")
+    with connect(build) as con:
+        con.execute("alter table raw.tasks add column obsolete varchar")
+    monkeypatch.setattr(ingest_module, "_raw_schema_fingerprint", lambda: "another raw schema")
+    con, results = ingest_again(landing, build, published)
+    assert {r.full_reload_reason for r in results} == {
+        "the raw schema changed since the published build"
+    }
+    columns = [row[0] for row in con.execute("describe raw.tasks").fetchall()]
+    assert "obsolete" not in columns
     assert content(con) == content(full_reload(landing, tmp_path / "full.duckdb"))
