@@ -3,11 +3,12 @@
 -- task's type, its label is one of the task's labels (both ignoring case and spaces). Labels win
 -- over types: rows giving both columns first, then label rows, then type rows; ties go to risk,
 -- then debt, then defect, then feature. A task no row matches is a feature.
--- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
--- (macros/incremental/tasks_to_rebuild.sql).
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks whose landed rows changed
+-- (stg_tracker__changed_tasks, like the staging models): it reads nothing shared but a seed, which
+-- is code (macros/incremental/tasks_to_rebuild.sql).
 {{ config(
     materialized=task_history_materialization(),
-    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('stg_tracker__changed_tasks')) }}"
 ) }}
 
 with
@@ -15,7 +16,7 @@ with
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
-    where {{ is_task_to_rebuild(staged_task_key(), ref('int_tasks_to_rebuild')) }}
+    where {{ is_task_to_rebuild(staged_task_key(), ref('stg_tracker__changed_tasks')) }}
 
 ),
 

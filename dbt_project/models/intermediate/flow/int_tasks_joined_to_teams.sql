@@ -2,11 +2,12 @@
 -- task's own `team` when the tracker gives one, else the `teams` seed row of its source and
 -- project (matched ignoring case and spaces), else `unassigned`. The time zone is the team's in
 -- the seed, UTC for a team the seed does not know.
--- Incremental on DuckDB: a nightly build rebuilds only the tasks of int_tasks_to_rebuild
--- (macros/incremental/tasks_to_rebuild.sql).
+-- Incremental on DuckDB: a nightly build rebuilds only the tasks whose landed rows changed
+-- (stg_tracker__changed_tasks, like the staging models): it reads nothing shared but a seed, which
+-- is code (macros/incremental/tasks_to_rebuild.sql).
 {{ config(
     materialized=task_history_materialization(),
-    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('int_tasks_to_rebuild')) }}"
+    pre_hook="{{ delete_tasks_to_rebuild('task_key', ref('stg_tracker__changed_tasks')) }}"
 ) }}
 
 with
@@ -14,7 +15,7 @@ with
 tasks as (
 
     select * from {{ ref('stg_tracker__tasks') }}
-    where {{ is_task_to_rebuild(staged_task_key(), ref('int_tasks_to_rebuild')) }}
+    where {{ is_task_to_rebuild(staged_task_key(), ref('stg_tracker__changed_tasks')) }}
 
 ),
 
