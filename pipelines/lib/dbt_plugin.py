@@ -8,6 +8,12 @@ afterwards, so a model, a macro or a value that reaches SQL cannot read ``/etc/p
 beside the warehouse, or load an extension.
 
 The profile therefore sets nothing per cursor (``settings``): after the lock, a ``SET`` fails.
+
+dbt's connections also drop DuckDB's insertion order (``preserve_insertion_order``): a model is a
+set of rows, no model reads its input in the order it was stored (every window orders its
+partition fully, lists read as lists are ordered, the one ``limit`` follows an ``order by``), and
+the published Parquet marts are written ``order by all``. Without it, writing a table of millions
+of rows takes a fifth less time (DECISIONS "dbt's connections do not keep insertion order").
 """
 
 from __future__ import annotations
@@ -32,4 +38,6 @@ class Plugin(BasePlugin):
         folders = [SEEDS_DIR, *self.extra_directories]
         if database is not None and str(database) != ":memory:":
             folders.append(database.resolve().parent)
+        # before harden, which locks the configuration
+        conn.execute("set preserve_insertion_order = false")
         harden(conn, folders)
