@@ -490,14 +490,14 @@ def _files_held(
         return []
     catalog = con.execute("select current_database()").fetchone()[0]
     recorded = _previous_state(con, catalog, ingest) or {}
-    if any(recorded.get(name) != state[name] for name in FINGERPRINT_NAMES):
+    if _changed_fingerprint(recorded, state):
         return []
     held = _previous_loads(con, catalog, tables)
     return sorted(
         source_file
         for (source_file, file_hash), entries in reused.items()
         if set(held.get((source_file, file_hash), ())) == entries
-        and recorded.get(_manifest_key(source_file)) == state.get(_manifest_key(source_file))
+        and _same_manifest(recorded, state, source_file)
     )
 
 
@@ -571,29 +571,39 @@ def _reusable_files(
     before = _previous_state(con, previous.catalog, ingest)
     if before is None:
         return {}, "the published warehouse records no ingest state"
-    for name, label in FINGERPRINT_NAMES.items():
-        if before.get(name) != state[name]:
-            return {}, f"{label} changed since the published build"
+    changed = _changed_fingerprint(before, state)
+    if changed:
+        return {}, f"{changed} changed since the published build"
     loads = _previous_loads(con, previous.catalog, tables)
     reusable = {}
     for job in jobs:
         key = (job.file.relative_path, job.file.sha256)
         entries = loads.get(key, [])
-        folder = _manifest_key(job.file.relative_path)
         if (
             entries
             and all(entry.load.status in REUSABLE_STATUSES for entry in entries)
             and sorted(entry.load.table_name for entry in entries) == sorted(job.tables)
-            and before.get(folder) == state.get(folder)
+            and _same_manifest(before, state, job.file.relative_path)
         ):
             # in the order a parse gives them: the file's tables in the order it feeds them
             reusable[key] = sorted(entries, key=lambda e: job.tables.index(e.load.table_name))
     return reusable, None
 
 
-def _manifest_key(relative_path: str) -> str:
-    """The name, in the ingest state, of the manifest fingerprint of a file's folder."""
-    return MANIFEST_FINGERPRINT + relative_path.rpartition("/")[0]
+def _changed_fingerprint(recorded: dict[str, str], state: dict[str, str]) -> str | None:
+    """What the first fingerprint of ``FINGERPRINT_NAMES`` that differs between an ingest state
+    recorded by a build and this run's is called; None when they are all equal."""
+    for name, label in FINGERPRINT_NAMES.items():
+        if recorded.get(name) != state[name]:
+            return label
+    return None
+
+
+def _same_manifest(recorded: dict[str, str], state: dict[str, str], relative_path: str) -> bool:
+    """Whether the pull manifest beside a file has the fingerprint a build recorded (both
+    absent for a file outside a pull folder)."""
+    key = MANIFEST_FINGERPRINT + relative_path.rpartition("/")[0]
+    return recorded.get(key) == state.get(key)
 
 
 def _previous_state(con, catalog: str, ingest: str) -> dict[str, str] | None:
@@ -977,7 +987,6 @@ def _publish(
     quarantine rows of the ``kept`` files stay (``_files_held``): they are what staging them
     again would give."""
     table_list = {"tables": list(tables)}
-    not_kept = f"(%s is null or %s not in (select source_file from temp.{KEPT_FILES}))"
     con.execute(
         f"create or replace temp table {KEPT_FILES} as "
         "select unnest($files::varchar[]) as source_file",
@@ -986,16 +995,13 @@ def _publish(
     con.execute("begin transaction")
     try:
         for table in tables:
-            con.execute(
-                f"delete from {RAW_SCHEMA}.{table} where "
-                + not_kept % ("_source_file", "_source_file")
-            )
+            con.execute(f"delete from {RAW_SCHEMA}.{table} where {_not_kept('_source_file')}")
             con.execute(
                 f"insert into {RAW_SCHEMA}.{table} by name select * from {staged_table(table)}"
             )
         con.execute(
             f"delete from {RAW_SCHEMA}.quarantine where list_contains($tables, table_name) "
-            "and " + not_kept % ("source_file", "source_file"),
+            f"and {_not_kept('source_file')}",
             table_list,
         )
         for log_table in ("load_log", "ingest_warnings"):
@@ -1015,6 +1021,11 @@ def _publish(
         raise
     finally:
         con.execute(f"drop table if exists temp.{KEPT_FILES}")
+
+
+def _not_kept(column: str) -> str:
+    """A row whose file (``column``) is not in the scratch list of kept files."""
+    return f"({column} is null or {column} not in (select source_file from temp.{KEPT_FILES}))"
 
 
 def _write_load_log(con, files: list[FileLoad], run_id: str, loaded_at: dt.datetime) -> None:
