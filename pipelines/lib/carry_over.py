@@ -27,8 +27,10 @@ run is on another engine, nothing is published, the published file cannot be rea
 table, or the dbt code differs from the code that built it (``code_fingerprint``: the project's
 models, seeds, macros and settings, and the versions of dbt and DuckDB). The build file is then
 new, and ``previous_build`` gets the fingerprint tables empty, with the models' contract columns:
-every task counts as new. Either way the build records, in schema ``build_state``, the
-fingerprint of its code (for the next run to compare) and what it carried or why not.
+every task counts as new. ``start_over`` does the same to a build file that carried the tables,
+when the ingest finds that most tasks are new anyway (``pipelines.defs.ingest.assets``).
+Either way the build records, in schema ``build_state``, the fingerprint of its code (for the
+next run to compare) and what it carried or why not.
 
 A carried table only saves time: a full build gives the same rows (docs/incremental.md, and the
 tests that compare an incremental build with a full one).
@@ -243,6 +245,23 @@ def start_build_file(
     return CarryOver(tuple(models) if reason is None else (), reason)
 
 
+def start_over(build_file: Path, manifest: dict, reason: str) -> CarryOver:
+    """Drop what ``build_file`` carried from the published build (the incremental models' tables
+    and the published fingerprints) and record ``reason``: dbt then builds every model in full,
+    as after a start that carried nothing. The raw tables stay. A build file that carried
+    nothing is left as it is, and what it records is returned."""
+    with _exclusive(build_file):
+        carry = recorded_carry_over(build_file)
+        if carry is None or not carry.carried:
+            return carry or CarryOver((), NOT_STARTED)
+        with connection(build_file) as con:
+            (fingerprint,) = con.execute(
+                f"select fingerprint from {Relation(STATE_SCHEMA, CODE_FINGERPRINT_TABLE).sql}"
+            ).fetchone()
+            _record(con, fingerprint, [], reason, state_tables(manifest), dropped=carry.carried)
+    return CarryOver((), reason)
+
+
 # Why a build file that ``start_build_file`` did not start (written by an older version, or by
 # hand) carries nothing.
 NOT_STARTED = "the build file was not started from the published build"
@@ -359,10 +378,14 @@ def _record(
     carried: list[Relation],
     reason: str | None,
     tables: list[StateTable],
+    *,
+    dropped: tuple[Relation, ...] = (),
 ) -> None:
     """The build's code fingerprint and carry-over, and empty fingerprint tables when nothing was
-    carried."""
+    carried; in the same transaction, the ``dropped`` tables go."""
     con.execute("begin transaction")
+    for relation in dropped:
+        con.execute(f"drop table if exists {relation.sql}")
     con.execute(f"create schema if not exists {quote_identifier(STATE_SCHEMA)}")
     code = Relation(STATE_SCHEMA, CODE_FINGERPRINT_TABLE)
     con.execute(f"create or replace table {code.sql} (fingerprint varchar not null)")

@@ -207,6 +207,11 @@ class IngestResult:
         return len({f.source_file for f in self.files if f.reused})
 
     @property
+    def rows_parsed(self) -> int:
+        """Rows loaded from the files this call parsed, not reused."""
+        return sum(f.rows_loaded for f in self.files if not f.reused)
+
+    @property
     def files_parsed(self) -> int:
         """Landing files read through their adapter (duplicates are neither parsed nor reused)."""
         return len(

@@ -11,14 +11,26 @@ byte, and so is every raw table but for the lineage that names the run which par
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from pipelines.lib.carry_over import CarryOver, task_history
+from pipelines.defs.ingest.assets import ingest_task_tracker_exports
+from pipelines.defs.resources import DEMO_TAG, WarehouseResource
+from pipelines.lib.carry_over import (
+    CarryOver,
+    incremental_models,
+    project_code,
+    recorded_carry_over,
+    task_history,
+)
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.layout import WarehouseLayout
 from pipelines.lib.raw_schema import TABLES
+from tests.duckdb_tables import relations
 
 from .conftest import published
 from .mart_digests import mart_digests
@@ -127,3 +139,43 @@ def test_the_incremental_run_rebuilds_only_the_pulled_tasks_and_publishes_the_sa
     assert len(names) == 28
     for name in names:
         assert (incremental_marts / name).read_bytes() == (full_marts / name).read_bytes(), name
+
+
+def test_a_tracker_parsed_again_whole_drops_the_carried_tables_for_a_full_build(
+    jira_only_run, tmp_path
+):
+    first_landing, first_warehouse, first = jira_only_run
+    assert first.success, first.errors
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(first_landing, landing)
+    shutil.copytree(first_warehouse, warehouse, symlinks=True)
+    # the tracker exported again: the same issues in other bytes, so the page is parsed again
+    # and every row it gives is new
+    page = landing / "jira" / "page-1.json"
+    page.write_text(json.dumps(json.loads(page.read_text()), indent=1))
+
+    result = dg.materialize(
+        [ingest_task_tracker_exports],
+        resources={
+            "warehouse": WarehouseResource(landing_dir=str(landing), warehouse_dir=str(warehouse))
+        },
+        tags={DEMO_TAG: "true"},
+    )
+    assert result.success
+    (build_file,) = WarehouseLayout(warehouse).builds_dir.glob("*/warehouse.duckdb")
+    reason = (
+        "the tracker files parsed again hold 100% of the raw task rows, and each of their tasks "
+        "counts as changed"
+    )
+    assert recorded_carry_over(build_file) == CarryOver((), reason)
+    # the build file was started from the published one: its raw tables stay, the incremental
+    # tables are gone, and the published fingerprints are empty
+    manifest, _ = project_code()
+    held = relations(build_file)
+    assert "raw.tasks" in held
+    assert not {str(r) for r in incremental_models(manifest)} & set(held)
+    with connection(build_file, read_only=True) as con:
+        fingerprints = con.execute(
+            "select count(*) from previous_build.task_input_fingerprints"
+        ).fetchone()[0]
+    assert fingerprints == 0

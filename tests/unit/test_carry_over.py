@@ -16,6 +16,7 @@ from pipelines.lib.carry_over import (
     incremental_models,
     recorded_carry_over,
     start_build_file,
+    start_over,
     state_tables,
 )
 from pipelines.lib.duckdb_connection import connection
@@ -236,3 +237,44 @@ def test_a_build_file_no_ingest_started_records_that_it_carries_nothing(tmp_path
     assert recorded_carry_over(build_file) == not_started
     # a start of it afterwards finds what was recorded
     assert start_build_file(build_file, None, MANIFEST, fingerprint="code-1") == not_started
+
+
+def test_a_build_started_over_drops_what_it_carried_and_keeps_the_raw_tables(tmp_path):
+    published = published_build(tmp_path / "serving", "code-1")
+    build_file = tmp_path / "build" / "warehouse.duckdb"
+    start_build_file(build_file, published, MANIFEST, fingerprint="code-1")
+    reason = "most task rows are new"
+    assert start_over(build_file, MANIFEST, reason) == CarryOver((), reason)
+    assert relations(build_file) == [
+        "build_state.carry_over",
+        "build_state.code_fingerprint",
+        "previous_build.previous_fingerprints",
+        "raw.tasks",
+    ]
+    with connection(build_file, read_only=True) as con:
+        # every task counts as new: the published fingerprints are gone, the contract stays
+        assert (
+            con.execute("select count(*) from previous_build.previous_fingerprints").fetchone()[0]
+            == 0
+        )
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'previous_build' order by ordinal_position"
+        ).fetchall()
+        assert con.execute("select * from raw.tasks").fetchall() == [("T-1",)]
+        assert con.execute("select * from build_state.code_fingerprint").fetchall() == [("code-1",)]
+    assert columns == [("task_key", "VARCHAR"), ("input_fingerprint", "DECIMAL(38,0)")]
+    assert recorded_carry_over(build_file) == CarryOver((), reason)
+    # a second call, as a re-executed ingest makes it, finds nothing more to drop
+    assert start_over(build_file, MANIFEST, "again") == CarryOver((), reason)
+
+
+def test_a_build_that_carried_nothing_is_not_started_over(tmp_path):
+    build_file = tmp_path / "build" / "warehouse.duckdb"
+    refused = CarryOver((), "a full refresh was asked for")
+    assert (
+        start_build_file(build_file, None, MANIFEST, fingerprint="c", refused=refused.reason)
+        == refused
+    )
+    assert start_over(build_file, MANIFEST, "most task rows are new") == refused
+    assert recorded_carry_over(build_file) == refused

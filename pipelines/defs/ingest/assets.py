@@ -7,7 +7,8 @@ every file in ``raw.load_log`` (rows read = loaded + quarantined).
 Incremental: each attaches the published warehouse read-only and reuses the rows of every file
 unchanged since it was built; only new and changed files are parsed (``pipelines.sources.ingest``).
 The first of them creates the run's build file, holding the published build's incremental dbt
-tables when it may (``pipelines.lib.carry_over``). ``full_refresh`` in an asset's config
+tables when it may (``pipelines.lib.carry_over``); the tracker ingest drops them again when it
+parsed most task rows (``MOST_ROWS_PARSED``). ``full_refresh`` in an asset's config
 (``owh run --full-refresh``) parses every file again and starts the build file empty.
 """
 
@@ -26,7 +27,7 @@ from pipelines.defs.resources import (
     tag_run_with_warehouse,
 )
 from pipelines.extract.sources import SOURCES
-from pipelines.lib.carry_over import project_code, start_build_file
+from pipelines.lib.carry_over import project_code, start_build_file, start_over
 from pipelines.lib.duckdb_connection import connection
 from pipelines.lib.raw_schema import DEFINITION_TABLES, IMPACT_TABLES, TABLES, TASK_TABLES
 from pipelines.sources.ingest import (
@@ -41,6 +42,11 @@ from pipelines.sources.ingest import (
 FILES_PARSED = "ingest_files_parsed"
 FILES_REUSED = "ingest_files_reused"
 FULL_RELOAD_REASON = "ingest_full_reload_reason"
+# A build whose tracker files parsed this run hold more than this share of the raw task rows
+# drops the incremental tables it carried, and dbt builds every model in full: each task of a
+# file parsed again counts as changed (its rows' lineage is new), and rebuilding nearly every
+# task in place costs more than building from nothing (docs/incremental.md).
+MOST_ROWS_PARSED = 0.75
 
 
 class IngestConfig(dg.Config):
@@ -84,6 +90,8 @@ def _materialize(
     config: IngestConfig,
     tables: tuple[str, ...],
     load: Callable[..., IngestResult],
+    *,
+    loaded: Callable[[dg.AssetExecutionContext, Path, IngestResult], None] | None = None,
     **kwargs,
 ) -> Iterator[dg.MaterializeResult]:
     tag_run_with_warehouse(context, warehouse)
@@ -110,6 +118,8 @@ def _materialize(
     context.log.info(ingest_summary(result))
     for warning in result.warnings:
         context.log.warning(warning)
+    if loaded is not None:
+        loaded(context, build_file, result)
     for table in tables:
         files = [f for f in result.files if f.table_name == table]
         yield dg.MaterializeResult(
@@ -161,6 +171,31 @@ def start_build(
         context.log.info(f"build file started empty: {carry.reason}")
 
 
+def why_build_in_full(result: IngestResult) -> str | None:
+    """Why dbt should build every model in full after this tracker ingest (most raw task rows
+    parsed again), or None."""
+    rows = sum(result.rows_loaded.values())
+    if not rows or result.rows_parsed <= MOST_ROWS_PARSED * rows:
+        return None
+    return (
+        f"the tracker files parsed again hold {result.rows_parsed / rows:.0%} of the raw task "
+        "rows, and each of their tasks counts as changed"
+    )
+
+
+def build_in_full_when_most_rows_are_new(
+    context: dg.AssetExecutionContext, build_file: Path, result: IngestResult
+) -> None:
+    """After the tracker ingest: drop the build file's carried incremental tables when most task
+    rows were parsed again (``why_build_in_full``)."""
+    reason = why_build_in_full(result)
+    if reason is None:
+        return
+    manifest, _ = project_code()
+    if start_over(build_file, manifest, reason).reason == reason:
+        context.log.info(f"carried incremental tables dropped, every model built in full: {reason}")
+
+
 def ingest_summary(result: IngestResult) -> str:
     """One line on what an ingest parsed and reused, and why it reused nothing when it did not."""
     line = f"{result.files_parsed} files parsed, {result.files_reused} reused"
@@ -187,6 +222,7 @@ def ingest_task_tracker_exports(
         config,
         TASK_TABLES,
         ingest_task_tracker,
+        loaded=build_in_full_when_most_rows_are_new,
         pseudonym_key=run_pseudonym_key(context),
     )
 
