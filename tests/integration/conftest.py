@@ -18,9 +18,14 @@ import yaml
 # The worker is tested in tests/unit/test_gx_worker.py; `owh demo` runs through it.
 import pipelines.lib.gx_suites  # noqa: F401
 from pipelines.demo.generator import generate_demo
+from pipelines.lib import dbt_preload
+from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
 from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
+    PARTIAL_PARSE_FILE,
     build_environment,
     dbt_command,
+    ensure_manifest,
     reuse_parse,
 )
 from pipelines.lib.layout import WarehouseLayout
@@ -140,13 +145,19 @@ def run_dbt(
     the project's parse."""
     work = database_file.parent.parent
     reuse_parse(work / "target")
+    # forked from the session's preloaded dbt, as the nightlies' builds are: a dbt started
+    # afresh spends seconds importing and preparing itself before its first node
+    _, *arguments = dbt_command(*args, target_path=work / "target", log_path=work / "logs")
+    preloaded = dbt_preload.shared(ensure_manifest().with_name(PARTIAL_PARSE_FILE))
     return subprocess.run(
-        dbt_command(*args, target_path=work / "target", log_path=work / "logs"),
+        [*dbt_preload.launcher_command(), *arguments],
         capture_output=True,
         text=True,
         env={
             **os.environ,
             **build_environment(database_file, as_of),
+            **preloaded.environment(),
+            EXECUTABLE_VARIABLE: DBT_EXECUTABLE,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         },
     )

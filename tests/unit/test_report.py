@@ -27,10 +27,6 @@ from pipelines.report.queries import MartReader, MissingMartError, quality_month
 from pipelines.report.sections.flow import _complete_daily_grid
 from pipelines.report.sections.gaps import NO_OUTCOMES, NO_TASKS
 
-# on the demo run's worker: the Jira-only worker has the longer share of `make test`
-# (tests/conftest.py)
-pytestmark = pytest.mark.xdist_group("demo_run")
-
 # October's last day: a run's data reaches the end of its as-of day, so October is complete and
 # is the default report month. The seeded rows run up to 15 October, the day the marts that carry
 # an as_of_date (aging, forecasts, zombie work) were last computed.
