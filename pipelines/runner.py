@@ -235,7 +235,8 @@ def _execute_nightly(
                 break
         if not alive:
             break
-        time.sleep(0.5)
+        # half a second between reads, but no longer once the run has ended
+        worker.join(timeout=0.5)
     worker.join()
     summary.seconds = time.monotonic() - started
     if "error" in outcome:
