@@ -16,9 +16,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.lib.carry_over import TaskHistory, task_history
 from pipelines.lib.layout import WarehouseLayout
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -134,18 +138,26 @@ def run_nightly(
 
     # started before Dagster is imported: the worker imports Great Expectations meanwhile
     with gx_worker.running():
-        return _execute_nightly(
-            landing_dir,
-            warehouse_dir,
-            as_of=as_of,
-            demo=demo,
-            full_refresh=full_refresh,
-            engine=engine,
-            on_event=on_event,
-        )
+        import dagster as dg
+
+        # entered for the run: the definitions are then loaded with this instance's state, not
+        # with whatever another instance of this process left current (an instance entered twice
+        # leaves its state current after it is closed), and the instance is closed afterwards
+        with dg.DagsterInstance.get() as instance:
+            return _execute_nightly(
+                instance,
+                landing_dir,
+                warehouse_dir,
+                as_of=as_of,
+                demo=demo,
+                full_refresh=full_refresh,
+                engine=engine,
+                on_event=on_event,
+            )
 
 
 def _execute_nightly(
+    instance: dg.DagsterInstance,
     landing_dir: Path,
     warehouse_dir: Path,
     *,
@@ -168,7 +180,6 @@ def _execute_nightly(
     )
     from pipelines.defs.schedules import NIGHTLY_JOB_NAME
 
-    instance = dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())
     defs = build_defs(
         WarehouseResource(

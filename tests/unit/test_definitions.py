@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 from importlib.metadata import version
@@ -9,8 +11,10 @@ from importlib.metadata import version
 import dagster as dg
 import dagster_dbt.core.resource as dagster_dbt_resource
 import pytest
+from dagster._core.storage.defs_state.base import DefsStateStorage
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
+from pipelines import runner
 from pipelines.definitions import defs
 from pipelines.defs.dbt import assets as dbt_assets
 from pipelines.defs.dbt.assets import (
@@ -30,6 +34,7 @@ from pipelines.defs.schedules import (
     landing_files_sensor,
     nightly_schedule,
 )
+from pipelines.lib import gx_worker
 from pipelines.lib.dbt_preload import SHARED_VARIABLE, launcher_command
 from pipelines.lib.dbt_project import ensure_manifest
 
@@ -258,6 +263,37 @@ def test_schedule_skips_while_a_run_is_in_progress():
         skip = nightly_schedule(context)
         assert isinstance(skip, dg.SkipReason)
         assert "still in progress" in skip.skip_message
+
+
+def test_a_nightly_loads_its_definitions_with_its_own_instance_whatever_another_left(
+    monkeypatch, tmp_path
+):
+    for name in ("DAGSTER_HOME", "OWH_LANDING_DIR", "OWH_WAREHOUSE_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    monkeypatch.setattr(gx_worker, "running", contextlib.nullcontext)
+    seen = {}
+
+    def execute(instance, *args, **kwargs):
+        seen["instance"], seen["current"] = instance, DefsStateStorage.get()
+        return "summary"
+
+    monkeypatch.setattr(runner, "_execute_nightly", execute)
+
+    def run_after_a_schedule_test() -> None:
+        # the schedule test above leaves the definitions state of its closed instance (its
+        # folder gone) current in Dagster
+        test_schedule_skips_while_a_run_is_in_progress()
+        left = DefsStateStorage.get()
+        assert left is not None
+        summary = runner.run_nightly(
+            tmp_path / "landing", tmp_path / "warehouse", as_of=dt.date(2026, 11, 2), demo=True
+        )
+        assert summary == "summary"
+        assert seen["current"] is not left
+        assert seen["current"] is seen["instance"].defs_state_storage
+
+    # in a copy of the context: what Dagster leaves current here stays out of the other tests
+    contextvars.copy_context().run(run_after_a_schedule_test)
 
 
 def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path):
