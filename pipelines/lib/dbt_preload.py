@@ -51,11 +51,13 @@ import sys
 from pathlib import Path
 
 from pipelines.lib.dbt_launch import (
+    EXECUTABLE_VARIABLE,
     MESSAGE_BYTES,
     SOCKET_VARIABLE,
     UNHANDLED_ERROR,
     abstract_address,
 )
+from pipelines.lib.dbt_project import DBT_EXECUTABLE
 
 LAUNCHER = Path(__file__).with_name("dbt_launch.py")
 SOCKET_PREFIX = "owh-dbt-"
@@ -74,6 +76,12 @@ _exit_code: int | None = None
 def launcher_command() -> list[str]:
     """The dbt executable dagster-dbt is given: the launcher, on this interpreter, isolated."""
     return [sys.executable, "-I", "-S", str(LAUNCHER)]
+
+
+def launcher_environment(preloaded: PreloadedDbt | None) -> dict[str, str]:
+    """What a launcher of ``launcher_command`` is started with: the dbt it becomes when no
+    preloaded process answers, and the socket of ``preloaded`` while it runs."""
+    return {EXECUTABLE_VARIABLE: DBT_EXECUTABLE, **(preloaded.environment() if preloaded else {})}
 
 
 def supported() -> bool:

@@ -19,9 +19,7 @@ import yaml
 import pipelines.lib.gx_suites  # noqa: F401
 from pipelines.demo.generator import generate_demo
 from pipelines.lib import dbt_preload
-from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
 from pipelines.lib.dbt_project import (
-    DBT_EXECUTABLE,
     PARTIAL_PARSE_FILE,
     build_environment,
     dbt_command,
@@ -156,8 +154,7 @@ def run_dbt(
         env={
             **os.environ,
             **build_environment(database_file, as_of),
-            **preloaded.environment(),
-            EXECUTABLE_VARIABLE: DBT_EXECUTABLE,
+            **dbt_preload.launcher_environment(preloaded),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         },
     )

@@ -47,7 +47,6 @@ from pipelines.defs.checks import attach_failing_rows
 from pipelines.defs.resources import WRITER_POOL, WarehouseResource, build_id, run_as_of
 from pipelines.lib import dbt_preload, gx_worker
 from pipelines.lib.carry_over import PREVIOUS_BUILD_SCHEMA, ensure_build_state, project_code
-from pipelines.lib.dbt_launch import EXECUTABLE_VARIABLE
 from pipelines.lib.dbt_preload import PreloadedDbt, launcher_command
 from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
@@ -134,8 +133,7 @@ class PreloadedDbtCliResource(ProjectDbtCliResource):
         self._preloaded = None
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        launch = self._preloaded.environment() if self._preloaded else {}
-        with dbt_environment(**{EXECUTABLE_VARIABLE: DBT_EXECUTABLE, **launch}):
+        with dbt_environment(**dbt_preload.launcher_environment(self._preloaded)):
             return super().cli(args, **kwargs)
 
 
