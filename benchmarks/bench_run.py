@@ -20,7 +20,11 @@ Usage: ``python benchmarks/bench_run.py --tasks 10000 100000 1000000`` (``make b
 
 Then jira-agile-metrics (agile_metrics.py) computes cycle times for every task of the
 ``--compare-tasks`` demo (20,000 by default; that size gets its own full run unless it is one of
-``--tasks``). Printed: one table per size, then the ratios. Figures, not assertions.
+``--tasks``). Last, the demo ``make run`` opens with (``owh demo``'s own size and seed, as of the
+benchmark's end date) is run ``--demo-runs`` times, each on a fresh warehouse and Dagster home as
+on a new clone: the wall time of each ``owh run``, the seconds it reports itself (from the start
+of the run's first step), its start-up and dbt stages, and its peak. Printed: one table per size,
+the ratios, then the demo's runs. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ STEP = re.compile(r"^\s*(…|✓|✗) (\S+)$")
 DBT_NODE = re.compile(r"^\s*· dbt \d+ of \d+ (\S+) ([\d.]+) s$")
 TRACKER_INGEST_STEP = "ingest_task_tracker_exports"
 CYCLE_TIME_MODEL = "fct_tasks"
+# the seconds ``owh run`` reports on its last line: "Published ... in 25 s (run <id>)."
+RUN_SECONDS = re.compile(r" in (\d+) s \(run ")
+DEMO = "demo"
 
 
 def stage_of_step(step: str) -> str:
@@ -319,6 +326,62 @@ def print_agile_ratio(result: SizeResult, theirs: AgileMetricsRun) -> None:
     )
 
 
+def measure_demo(runs: int) -> tuple[int, list[Measured]]:
+    """The demo of ``make run`` (``owh demo``'s defaults but the end date), generated once, then
+    ``owh run`` ``runs`` times, each on a fresh warehouse and Dagster home; the demo's tasks."""
+    root = BENCH / DEMO
+    shutil.rmtree(root / "landing", ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    command = [OWH, "demo", "--no-run", "--end-date", END_DATE.isoformat()]
+    command += ["--landing", str(root / "landing")]
+    generated = run_measured(command, env=child_env(root), cwd=root, first_stage="generate")
+    if generated.return_code != 0:
+        print("\n".join(generated.lines[-10:]), file=sys.stderr)
+        return 0, []
+    manifest = json.loads((root / "landing" / "demo_manifest.json").read_text(encoding="utf-8"))
+    measured = []
+    for number in range(1, runs + 1):
+        shutil.rmtree(root / "warehouse", ignore_errors=True)
+        shutil.rmtree(root / "dagster_home", ignore_errors=True)
+        print(f"demo: owh run {number} of {runs}", file=sys.stderr, flush=True)
+        measured.append(owh_run(root, END_DATE, child_env(root)))
+    return int(manifest["tasks"]), measured
+
+
+def reported_seconds(measured: Measured) -> int | None:
+    """The seconds ``owh run`` reported for its run, from its last lines."""
+    for line in reversed(measured.lines):
+        match = RUN_SECONDS.search(line)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def print_demo(tasks: int, runs: list[Measured]) -> None:
+    print(
+        f"\nowh run on the demo of make run ({tasks:,} tasks, as of {END_DATE}), "
+        f"{len(runs)} runs, each on a fresh warehouse and Dagster home"
+    )
+    print(
+        f"  {'run':>4} {'wall s':>8} {'reported s':>11} {'start-up s':>11} {'dbt s':>7} "
+        f"{'peak MiB':>9}"
+    )
+    for number, run in enumerate(runs, start=1):
+        if run.return_code != 0:
+            print(f"  {number:>4} FAILED (exit {run.return_code})")
+            continue
+        reported = reported_seconds(run)
+        print(
+            f"  {number:>4} {run.seconds:>8.1f} {reported if reported is not None else '?':>11} "
+            f"{run.stages['start-up'].seconds:>11.1f} {run.stages['dbt'].seconds:>7.1f} "
+            f"{run.peak_mib:>9.0f}"
+        )
+    print(
+        "  wall: the whole owh run process; reported: what owh run prints, from the start of "
+        "the run's first step to its end"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -328,6 +391,12 @@ def main() -> None:
         type=int,
         default=20_000,
         help="demo size jira-agile-metrics is compared on (0: skip the comparison)",
+    )
+    parser.add_argument(
+        "--demo-runs",
+        type=int,
+        default=3,
+        help="runs of owh run on the demo of make run (0: skip them)",
     )
     args = parser.parse_args()
     print(f"owh run benchmark, {dt.date.today()}, {os.cpu_count()} cores, seed {args.seed}")
@@ -344,6 +413,8 @@ def main() -> None:
         landing = BENCH / str(args.compare_tasks) / "landing"
         theirs = run_agile_metrics(landing, BENCH / "jira-agile-metrics", END_DATE.isoformat())
         print_agile_ratio(compared, theirs)
+    if args.demo_runs:
+        print_demo(*measure_demo(args.demo_runs))
 
 
 if __name__ == "__main__":
