@@ -111,7 +111,8 @@ def ingest_landing(landing: Path, database: Path) -> tuple[int, float]:
         stale.unlink(missing_ok=True)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     started = time.perf_counter()
-    with connection(database) as con:
+    # DuckDB reads the pages only from the folders the connection allows
+    with connection(database, allowed_directories=[landing]) as con:
         tasks = ingest_task_tracker(
             con, landing, run_id=RUN_ID, loaded_at=loaded_at, pseudonym_key=DEMO_PSEUDONYM_KEY
         )

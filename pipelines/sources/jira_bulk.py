@@ -403,13 +403,19 @@ def _strict_json_files(con, paths: list[Path]) -> dict[Path, bool]:
         params = {"paths": [str(path) for path in group], "second_line": SECOND_LINE, **patterns}
         return {Path(name): one_line for name, one_line in con.execute(query, params).fetchall()}
 
+    # A connection that may not read the landing folder (its allowed directories) is the caller's
+    # error, not a file's: raised, rather than walking every page in Python, several times slower
     try:
         return strict(paths)
+    except duckdb.PermissionException:
+        raise
     except duckdb.Error:  # a file that is not UTF-8 text: look at each on its own
         found: dict[Path, bool] = {}
         for path in paths:
             try:
                 found |= strict([path])
+            except duckdb.PermissionException:
+                raise
             except duckdb.Error:
                 continue
         return found

@@ -303,6 +303,20 @@ def test_sql_takes_the_plain_issues_and_leaves_the_others(tmp_path, monkeypatch)
     ]
 
 
+def test_a_connection_that_may_not_read_the_landing_folder_fails_the_ingest(tmp_path):
+    """Its pages are not walked in Python instead, which would be several times slower; a page
+    that is not UTF-8 text still is (the LANDINGS above)."""
+    landing = make_landing(tmp_path / "landing", {"jira/a.json": dumps(PLAIN_PAGE)})
+    con = connect(allowed_directories=[tmp_path / "elsewhere"])
+    try:
+        with pytest.raises(duckdb.PermissionException, match=r"Cannot access file .*a\.json"):
+            ingest_task_tracker(
+                con, landing, run_id="run-1", loaded_at=LOADED_AT, pseudonym_key=KEY
+            )
+    finally:
+        con.close()
+
+
 def test_the_whitespace_class_is_what_python_strips():
     con = duckdb.connect()
     blank = {
