@@ -37,7 +37,7 @@ import re
 import secrets
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agile_metrics import AgileMetricsRun, run_agile_metrics
@@ -326,26 +326,35 @@ def print_agile_ratio(result: SizeResult, theirs: AgileMetricsRun) -> None:
     )
 
 
-def measure_demo(runs: int) -> tuple[int, list[Measured]]:
+@dataclass
+class DemoRuns:
+    """The demo of ``make run`` as generated, and the ``owh run``-s measured on it."""
+
+    generate: Measured
+    tasks: int = 0
+    runs: list[Measured] = field(default_factory=list)
+
+
+def measure_demo(runs: int) -> DemoRuns:
     """The demo of ``make run`` (``owh demo``'s defaults but the end date), generated once, then
-    ``owh run`` ``runs`` times, each on a fresh warehouse and Dagster home; the demo's tasks."""
+    ``owh run`` ``runs`` times, each on a fresh warehouse and Dagster home."""
     root = BENCH / DEMO
     shutil.rmtree(root / "landing", ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     command = [OWH, "demo", "--no-run", "--end-date", END_DATE.isoformat()]
     command += ["--landing", str(root / "landing")]
-    generated = run_measured(command, env=child_env(root), cwd=root, first_stage="generate")
-    if generated.return_code != 0:
-        print("\n".join(generated.lines[-10:]), file=sys.stderr)
-        return 0, []
+    demo = DemoRuns(run_measured(command, env=child_env(root), cwd=root, first_stage="generate"))
+    if demo.generate.return_code != 0:
+        print("\n".join(demo.generate.lines[-10:]), file=sys.stderr)
+        return demo
     manifest = json.loads((root / "landing" / "demo_manifest.json").read_text(encoding="utf-8"))
-    measured = []
+    demo.tasks = int(manifest["tasks"])
     for number in range(1, runs + 1):
         shutil.rmtree(root / "warehouse", ignore_errors=True)
         shutil.rmtree(root / "dagster_home", ignore_errors=True)
         print(f"demo: owh run {number} of {runs}", file=sys.stderr, flush=True)
-        measured.append(owh_run(root, END_DATE, child_env(root)))
-    return int(manifest["tasks"]), measured
+        demo.runs.append(owh_run(root, END_DATE, child_env(root)))
+    return demo
 
 
 def reported_seconds(measured: Measured) -> int | None:
@@ -357,9 +366,13 @@ def reported_seconds(measured: Measured) -> int | None:
     return None
 
 
-def print_demo(tasks: int, runs: list[Measured]) -> None:
+def print_demo(demo: DemoRuns) -> None:
+    if demo.generate.return_code != 0:
+        print(f"\nowh demo FAILED (exit {demo.generate.return_code}): the demo was not run")
+        return
+    runs = demo.runs
     print(
-        f"\nowh run on the demo of make run ({tasks:,} tasks, as of {END_DATE}), "
+        f"\nowh run on the demo of make run ({demo.tasks:,} tasks, as of {END_DATE}), "
         f"{len(runs)} runs, each on a fresh warehouse and Dagster home"
     )
     print(
@@ -414,7 +427,7 @@ def main() -> None:
         theirs = run_agile_metrics(landing, BENCH / "jira-agile-metrics", END_DATE.isoformat())
         print_agile_ratio(compared, theirs)
     if args.demo_runs:
-        print_demo(*measure_demo(args.demo_runs))
+        print_demo(measure_demo(args.demo_runs))
 
 
 if __name__ == "__main__":
