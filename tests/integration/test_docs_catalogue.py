@@ -88,3 +88,25 @@ def test_the_site_is_one_file_that_opens_offline(docs_site):
 def test_no_published_warehouse_is_named(tmp_path):
     with pytest.raises(DocsError, match=f"no published warehouse at {tmp_path}/warehouse.duckdb"):
         generate_docs(tmp_path, tmp_path / "docs")
+
+
+def test_the_warehouse_carries_every_models_descriptions_for_bi_tools(docs_site):
+    """What a BI tool browsing the published file sees: each model's description on its table or
+    view and each documented column's on its column (dbt's persist_docs, written by
+    macros/persist_docs.sql), read back from DuckDB's catalogue, in every layer."""
+    _, manifest, catalog = docs_site
+    models = {
+        unique_id: node
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+    assert len(models) > len(MARTS)
+    expected, found = {}, {}
+    for unique_id, node in models.items():
+        entry = catalog["nodes"][unique_id]
+        expected[unique_id] = node["description"]
+        found[unique_id] = entry["metadata"]["comment"]
+        for name, column in node["columns"].items():
+            expected[f"{unique_id}.{name}"] = column["description"]
+            found[f"{unique_id}.{name}"] = entry["columns"][name]["comment"]
+    assert found == expected
