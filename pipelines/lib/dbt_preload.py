@@ -14,7 +14,8 @@ it forks, the process also does what would cost every command again (``pipelines
 generating dbt's (de)serialisers and schemas, importing pandas, not building or rendering
 events that no logger writes, making an event's message only when it is used, reading the kept
 parse once, naming behaviour flags' modules without reading source lines, building each node's
-macro namespace from a plan, and freezing its objects out of the garbage collector's reach).
+macro namespace from a plan, finding where a unit test's fixtures go without parsing the whole
+statement, and freezing its objects out of the garbage collector's reach).
 While it waits for a launcher, it compiles the project's Jinja templates, one at a time, for
 the commands it forks next (``dbt_tuning.templates_ahead``).
 
@@ -179,6 +180,7 @@ def serve(listener: socket.socket, parent: int, kept_parse: Path | None = None) 
     dbt_tuning.build_events_lazily()
     dbt_tuning.name_behavior_sources_cheaply()
     dbt_tuning.build_macro_namespaces_quickly()
+    dbt_tuning.inject_ctes_cheaply()
     ahead = dbt_tuning.warm_up(kept_parse)
     dbt_tuning.keep_parse(kept_parse)
     dbt_tuning.freeze_heap()

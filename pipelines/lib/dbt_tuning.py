@@ -30,6 +30,11 @@ writes:
 - **Naming where each behaviour flag comes from.** dbt walks ``inspect.stack()``, reading the
   source lines of every frame, to name the module of each adapter flag: about 0.15 s of every
   command. ``name_behavior_sources_cheaply`` walks the same frames without their lines.
+- **Parsing a statement to find its first word.** dbt puts a unit test's fixtures into the
+  tested model's SQL as CTEs after the statement's ``with``, which it finds by parsing the whole
+  statement with sqlparse: 64 ms a unit test on average, 7.4 s for the project's 115 unit tests
+  (the nightly's builds have no CTEs to inject). ``inject_ctes_cheaply`` finds the same place
+  with sqlparse's lexer alone: 0.3 s.
 - **Collecting garbage across the preloaded objects.** A dbt build makes reference cycles at
   every node (each node's context holds a wrapper of every macro, and each wrapper the
   context), so Python's collector runs often, and its full collections traverse everything the
@@ -38,8 +43,9 @@ writes:
   changes.
 
 All are optional: when dbt's internals are not what they were written against (another dbt
-version), ``skip_unlogged_events`` and ``name_behavior_sources_cheaply`` change nothing and
-return False, and ``warm_up`` and ``keep_parse`` ignore any error.
+version), ``skip_unlogged_events``, ``name_behavior_sources_cheaply`` and
+``inject_ctes_cheaply`` change nothing and return False, and ``warm_up`` and ``keep_parse``
+ignore any error.
 """
 
 from __future__ import annotations
@@ -256,6 +262,72 @@ def name_behavior_sources_cheaply() -> bool:
         return "Unknown"
 
     BehaviorFlagRendered._default_source = staticmethod(_default_source)  # type: ignore[method-assign]
+    return True
+
+
+def inject_ctes_cheaply() -> bool:
+    """dbt puts the CTEs a node needs (a unit test's fixtures, ephemeral models) into its SQL with
+    ``inject_ctes_into_sql``, which parses the whole statement with sqlparse, grouping every
+    token, only to find its leading ``with``: about a fifth of the CPU of ``dbt test --select
+    test_type:unit``. Where the SQL is one statement whose first token past whitespace and
+    comments is ``with`` (not ``with recursive``), the CTEs go where dbt puts them, before the
+    next token that is not whitespace: found with sqlparse's own lexer, without its grouping. Any
+    other SQL goes to dbt's function. Unlike dbt's, a statement too large for sqlparse's grouping
+    limits is not refused. Returns whether installed (False when dbt's function is not there)."""
+    try:
+        from dbt import compilation
+        from sqlparse import lexer
+        from sqlparse import tokens as token_types
+    except ImportError:
+        return False
+    dbt_inject = getattr(compilation, "inject_ctes_into_sql", None)
+    if dbt_inject is None:
+        return False
+    if getattr(dbt_inject, "_owh_cheap", False):
+        return True
+
+    def ends_statement(token_type: Any, value: str) -> bool:
+        """Whether sqlparse's statement splitter may end a statement at this token: a semicolon,
+        or the batch separator GO."""
+        if token_type is token_types.Punctuation:
+            return value == ";"
+        return token_type is token_types.Keyword and value.split()[0] == "GO"
+
+    def after_leading_with(sql: str) -> int | None:
+        """Where dbt puts the CTEs in a one-statement ``sql`` that starts with ``with``: before
+        the first token after it that is not whitespace (sqlparse's ``insert_after``), or at the
+        end; None for any other SQL."""
+        # past the last character a statement could end at, only the position is looked for
+        last_end = max(sql.rfind(";"), sql.rfind("GO"))
+        offset, seen_with, position = 0, False, None
+        for token_type, value in lexer.tokenize(sql):
+            if position is not None and offset > last_end:
+                break
+            if ends_statement(token_type, value):
+                return None  # dbt keeps the first statement only
+            if position is None and token_type not in token_types.Whitespace:
+                if seen_with:
+                    if token_type in token_types.Keyword and value.upper() == "RECURSIVE":
+                        return None
+                    position = offset
+                elif token_type in token_types.Keyword and value.upper() == "WITH":
+                    seen_with = True
+                elif token_type not in token_types.Comment:
+                    return None
+            offset += len(value)
+        if not seen_with:
+            return None
+        return offset if position is None else position
+
+    def inject_ctes_into_sql(sql: str, ctes: list[Any]) -> str:
+        position = after_leading_with(sql) if ctes else None
+        if position is None:
+            return dbt_inject(sql, ctes)
+        injected = ", ".join(cte.sql for cte in ctes)
+        return f"{sql[:position]}{injected}, {sql[position:]}"
+
+    inject_ctes_into_sql._owh_cheap = True  # type: ignore[attr-defined]
+    compilation.inject_ctes_into_sql = inject_ctes_into_sql
     return True
 
 

@@ -747,3 +747,90 @@ def test_templates_compiled_ahead_render_as_dbt_renders_them_without_compiling()
     # a source not compiled ahead is compiled as dbt compiles it
     assert result["compiled_later"] == ["{{ 2 + 2 }}"]
     assert result["other"] == "4"
+
+
+INJECT_CTES = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    import sqlparse
+    from dbt import compilation
+    from dbt.contracts.graph.nodes import InjectedCTE
+
+    from pipelines.lib import dbt_tuning
+
+    with open(sys.argv[1]) as given:
+        sqls = json.load(given)
+    ctes = [
+        InjectedCTE(id="model.a", sql="__dbt__cte__a as (select 1 as x)"),
+        InjectedCTE(id="model.b", sql="__dbt__cte__b as (select 2 as y)"),
+    ]
+
+    def inject_all():
+        results = []
+        for sql in sqls:
+            for given in (ctes, ctes[:1], []):
+                try:
+                    results.append(compilation.inject_ctes_into_sql(sql, given))
+                except Exception as exc:
+                    results.append(f"{type(exc).__name__}: {exc}")
+        return results
+
+    before = inject_all()
+    installed = dbt_tuning.inject_ctes_cheaply()
+    parsed = []
+    parse = sqlparse.parse
+
+    def counted_parse(sql, *args, **kwargs):
+        parsed.append(sql)
+        return parse(sql, *args, **kwargs)
+
+    compilation.sqlparse.parse = counted_parse
+    after = inject_all()
+    print(json.dumps({
+        "installed": installed,
+        "same": before == after,
+        "parsed": sorted(set(parsed)),
+    }))
+    """
+)
+
+# SQL that dbt's own function must handle: more than one statement, no leading ``with``, ``with
+# recursive``, a name that only looks like the keyword
+HANDED_TO_DBT = [
+    "with x as (select 1) select 1; select 2",
+    "with x as (select 1) select 1 GO",
+    "with recursive x as (select 1) select 1",
+    "select 1",
+    "(with x as (select 1) select 1)",
+    "with.x",
+]
+
+
+def test_injected_ctes_go_where_dbt_puts_them_without_parsing_a_one_statement_with(
+    tmp_path: Path,
+) -> None:
+    manifest = json.loads((DBT_PROJECT_DIR / DBT_TARGET_PATH / "manifest.json").read_text())
+    # every model's SQL, as written: header comments (some with semicolons), Jinja (before the
+    # `with` in some, which dbt's function then handles)
+    models = [
+        node["raw_code"] for node in manifest["nodes"].values() if node["resource_type"] == "model"
+    ]
+    assert sum(";" in sql for sql in models) > 0
+    cheap = [
+        "with x as (select 1) select * from x",
+        "  -- a; comment\n/* and; another */\nWITH x as (select 1) select 1",
+        "with /* c */ x as (select 1) select 1",
+        "with -- c\n x as (select 1) select 'a;b', 'GO' from x",
+        "with",
+        "with  ",
+    ]
+    sqls = tmp_path / "sqls.json"
+    sqls.write_text(json.dumps(models + cheap + HANDED_TO_DBT + ["", "  "]))
+    result = run_python(INJECT_CTES, str(sqls))
+    assert result["installed"] is True
+    assert result["same"] is True
+    parsed = set(result["parsed"])
+    assert parsed.isdisjoint(cheap)
+    assert parsed >= set(HANDED_TO_DBT)
