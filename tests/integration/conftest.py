@@ -20,6 +20,7 @@ import pipelines.lib.gx_suites  # noqa: F401
 from pipelines.demo.generator import generate_demo
 from pipelines.lib import dbt_preload
 from pipelines.lib.dbt_project import (
+    FILE_LOG_ARGS,
     PARTIAL_PARSE_FILE,
     build_environment,
     dbt_command,
@@ -143,9 +144,13 @@ def run_dbt(
     the project's parse."""
     work = database_file.parent.parent
     reuse_parse(work / "target")
+    # dbt.log as the nightly writes it: at dbt's default level every statement is also built
+    # into an event and logged, about a seventh of the CPU of the unit tests' run
+    _, *arguments = dbt_command(
+        *args, *FILE_LOG_ARGS, target_path=work / "target", log_path=work / "logs"
+    )
     # forked from the session's preloaded dbt, as the nightlies' builds are: a dbt started
     # afresh spends seconds importing and preparing itself before its first node
-    _, *arguments = dbt_command(*args, target_path=work / "target", log_path=work / "logs")
     preloaded = dbt_preload.shared(ensure_manifest().with_name(PARTIAL_PARSE_FILE))
     return subprocess.run(
         [*dbt_preload.launcher_command(), *arguments],

@@ -52,6 +52,7 @@ from pipelines.lib.dbt_project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     DBT_TARGET_PATH,
+    FILE_LOG_ARGS,
     PARTIAL_PARSE_FILE,
     build_environment,
     dbt_environment,
@@ -144,19 +145,9 @@ AFTER_FORECASTS = f"source:{FORECAST_SOURCE}+"
 
 # The build's arguments: every resource type but unit tests. Unit tests check the SQL, not the
 # data: they run with the test suite (`make test`, `make test-spark`), where the SQL changes, not
-# in every nightly build. The log file (dbt.log in the build's target folder) keeps what dbt
-# prints, in text: at dbt's default, debug, it also logged every statement as JSON, 25 MB a
-# build and a tenth of its time; the events Dagster shows come from dbt's output, not the file.
-BUILD_ARGS = (
-    "build",
-    "--exclude-resource-type",
-    "unit_test",
-    "--log-level-file",
-    "info",
-    "--log-format-file",
-    "text",
-    "--no-write-json",
-)
+# in every nightly build. Its log file (dbt.log in the build's target folder) keeps what dbt
+# prints, in text (FILE_LOG_ARGS).
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test", *FILE_LOG_ARGS, "--no-write-json")
 
 
 def report_carry_over(context: dg.AssetExecutionContext, build_file: Path) -> None:
