@@ -32,7 +32,7 @@ writes:
   command. ``name_behavior_sources_cheaply`` walks the same frames without their lines.
 - **Parsing a statement to find its first word.** dbt puts a unit test's fixtures into the
   tested model's SQL as CTEs after the statement's ``with``, which it finds by parsing the whole
-  statement with sqlparse: 64 ms a unit test on average, 7.4 s for the project's 115 unit tests
+  statement with sqlparse: about 65 ms a unit test, 7.4-7.6 s for the project's 115 unit tests
   (the nightly's builds have no CTEs to inject). ``inject_ctes_cheaply`` finds the same place
   with sqlparse's lexer alone: 0.3 s.
 - **Collecting garbage across the preloaded objects.** A dbt build makes reference cycles at
