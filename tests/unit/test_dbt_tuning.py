@@ -717,7 +717,7 @@ TEMPLATES_AHEAD = textwrap.dedent(
         "compiled": [compiled_before, compiled_ahead, compiled_after],
         "compiled_later": compiled[compiled_before + compiled_ahead + compiled_after:],
         "before": before,
-        "differing": [sql for sql, was, now in zip(sqls, before, after) if was != now],
+        "same": before == after,
         "other": other,
     }))
     """
