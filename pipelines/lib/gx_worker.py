@@ -13,18 +13,22 @@ The worker speaks over its standard input and output: each request is a pickled 
 traceback. Both ends are this project's own processes, on private pipes. The worker writes
 anything it prints to its standard error, ignores Ctrl-C (the run's process decides), and ends
 when its standard input closes: when ``stop()`` closes it or when the run's process ends, however
-it ends.
+it ends, and at once if that happens while it is still importing GX.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import logging
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -38,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # how long stop() lets the worker end after its input closes, before killing it
 STOP_SECONDS = 10.0
+# how often the worker, while it imports GX, looks whether it should go on (``_ending_on_eof``)
+WATCH_MILLISECONDS = 100
 
 
 class GxWorkerError(RuntimeError):
@@ -153,10 +159,12 @@ def validate_frame(
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """The worker's loop: import GX, then answer each request until ``requests`` ends."""
-    from pipelines.lib import gx_suites
+    """The worker's loop: import GX, then answer each request until ``requests`` ends. Should
+    ``requests`` end while GX is being imported, the process ends there (``_ending_on_eof``)."""
+    with _ending_on_eof(requests.fileno()):
+        from pipelines.lib import gx_suites
 
-    gx_suites.prepare()
+        gx_suites.prepare()
     while True:
         try:
             batch, frame, expectations, complete = pickle.load(requests)
@@ -171,6 +179,42 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             answer = ("error", traceback.format_exc())
         pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
+
+
+@contextlib.contextmanager
+def _ending_on_eof(fd: int) -> Iterator[None]:
+    """End this process at once if ``fd`` reaches its end while the block runs; leave ``fd``
+    unread otherwise.
+
+    Importing GX takes seconds of a core, and the run's process may be done with the worker
+    before that (a run that fails while it loads its definitions, a worker released early):
+    ``stop()`` closes the worker's input and waits for it to end, which it would otherwise do
+    only once the import it no longer needs had finished. A thread watches the input meanwhile:
+    readable with no byte waiting is the end of it (every writer closed the pipe), and the
+    process ends without finishing the import; a request that arrives instead is left for the
+    loop that answers it, after the import. Nothing was asked of the worker yet, so nothing is
+    lost."""
+    imported = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        waiting = array.array("i", [0])
+        while not imported.is_set():
+            if not poller.poll(WATCH_MILLISECONDS):
+                continue
+            fcntl.ioctl(fd, termios.FIONREAD, waiting)
+            if waiting[0] == 0:
+                os._exit(0)
+            return
+
+    watcher = threading.Thread(target=watch, name="gx-worker-input", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        imported.set()
+        watcher.join()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -171,6 +172,56 @@ def test_the_worker_ends_with_the_process_that_started_it() -> None:
     if not wait_until_ended(worker_pid):
         os.kill(worker_pid, signal.SIGKILL)
         pytest.fail("the worker outlived the process that started it")
+
+
+# A worker whose GX import is replaced by ``prepare`` (the module then imports nothing slow);
+# run as the worker runs (``python -m pipelines.lib.gx_worker``), with the request on its input.
+WORKER_WITH_SLOW_PREPARE = """
+import sys, time, types
+import pipelines.lib
+from pipelines.lib import gx_worker
+
+seconds = float(sys.argv[1])
+suites = types.ModuleType("pipelines.lib.gx_suites")
+suites.prepare = lambda: time.sleep(seconds)
+suites.validate_frame = lambda batch, frame, expectations, complete: ["answered", batch]
+sys.modules["pipelines.lib.gx_suites"] = pipelines.lib.gx_suites = suites
+gx_worker.main()
+"""
+
+
+def worker_with_slow_prepare(seconds: float) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER_WITH_SLOW_PREPARE, str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+
+
+def test_a_worker_whose_input_closes_while_it_imports_gx_ends_there() -> None:
+    """Closed before any request, the worker ends without finishing its import: here one that
+    would take ten minutes."""
+    worker = worker_with_slow_prepare(600)
+    try:
+        worker.stdin.close()
+        assert worker.wait(timeout=60) == 0
+        assert worker.stdout.read() == b""
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_request_sent_while_the_worker_imports_gx_is_answered_after_it() -> None:
+    """Its input closed right after the request, the worker still answers it, then ends."""
+    worker = worker_with_slow_prepare(1)
+    try:
+        pickle.dump(("tasks", FRAME, EXPECTATIONS[:1], False), worker.stdin)
+        worker.stdin.close()
+        assert pickle.load(worker.stdout) == ("ok", ["answered", "tasks"])
+        assert worker.wait(timeout=60) == 0
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_released_the_worker_ends_and_validation_runs_here(caplog, monkeypatch) -> None:
