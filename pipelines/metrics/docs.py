@@ -16,9 +16,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipelines.lib.dbt_project import (
+    DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     build_environment,
     dbt_command,
@@ -33,9 +35,19 @@ class DocsError(RuntimeError):
     """The docs site could not be generated."""
 
 
-def generate_docs(warehouse_dir: Path, target_dir: Path = DEFAULT_TARGET) -> Path:
+def generate_docs(
+    warehouse_dir: Path,
+    target_dir: Path = DEFAULT_TARGET,
+    *,
+    dbt: Sequence[str] = (DBT_EXECUTABLE,),
+    environment: Mapping[str, str] | None = None,
+) -> Path:
     """Generate the docs site (index.html, manifest.json, catalog.json) of the warehouse
-    published in ``warehouse_dir`` into ``target_dir``; return ``target_dir``."""
+    published in ``warehouse_dir`` into ``target_dir``; return ``target_dir``.
+
+    ``dbt`` is the command that runs dbt, with ``environment`` added to its own: the test suite
+    gives the launcher of its preloaded dbt (``pipelines.lib.dbt_preload``), as its nightlies
+    use, where a dbt started afresh spends seconds importing and preparing itself."""
     serving = WarehouseLayout(warehouse_dir).serving_file
     if not serving.exists():
         raise DocsError(f"no published warehouse at {serving}: run `owh run` (or `make run`) first")
@@ -46,19 +58,17 @@ def generate_docs(warehouse_dir: Path, target_dir: Path = DEFAULT_TARGET) -> Pat
     shutil.copyfile(serving, copy)
     reuse_parse(target_dir)
     try:
+        _, *arguments = dbt_command(
+            "docs", "generate", "--static", target_path=target_dir, log_path=target_dir / "logs"
+        )
         generated = subprocess.run(
-            dbt_command(
-                "docs",
-                "generate",
-                "--static",
-                target_path=target_dir,
-                log_path=target_dir / "logs",
-            ),
+            [*dbt, *arguments],
             capture_output=True,
             text=True,
             env={
                 **os.environ,
                 **build_environment(copy),
+                **(environment or {}),
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             },
         )

@@ -149,17 +149,23 @@ def run_dbt(
     _, *arguments = dbt_command(
         *args, *FILE_LOG_ARGS, target_path=work / "target", log_path=work / "logs"
     )
-    # forked from the session's preloaded dbt, as the nightlies' builds are: a dbt started
-    # afresh spends seconds importing and preparing itself before its first node
-    preloaded = dbt_preload.shared(ensure_manifest().with_name(PARTIAL_PARSE_FILE))
+    launcher, launcher_environment = preloaded_dbt()
     return subprocess.run(
-        [*dbt_preload.launcher_command(), *arguments],
+        [*launcher, *arguments],
         capture_output=True,
         text=True,
         env={
             **os.environ,
             **build_environment(database_file, as_of),
-            **dbt_preload.launcher_environment(preloaded),
+            **launcher_environment,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         },
     )
+
+
+def preloaded_dbt() -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run dbt forked from the session's preloaded dbt, as the
+    nightlies' builds are: a dbt started afresh spends seconds importing and preparing itself
+    before its first node."""
+    preloaded = dbt_preload.shared(ensure_manifest().with_name(PARTIAL_PARSE_FILE))
+    return dbt_preload.launcher_command(), dbt_preload.launcher_environment(preloaded)

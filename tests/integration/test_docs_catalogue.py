@@ -12,6 +12,7 @@ from pipelines.lib.layout import WarehouseLayout
 from pipelines.metrics.docs import DocsError, generate_docs
 from pipelines.report.queries import REPORT_MARTS
 
+from .conftest import preloaded_dbt
 from .test_pipeline import MARTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo_run")]
@@ -22,7 +23,10 @@ def docs_site(demo_run, tmp_path_factory):
     _, warehouse, _ = demo_run
     serving = WarehouseLayout(warehouse).serving_file
     before = serving.stat()
-    target = generate_docs(warehouse, tmp_path_factory.mktemp("docs"))
+    launcher, environment = preloaded_dbt()
+    target = generate_docs(
+        warehouse, tmp_path_factory.mktemp("docs"), dbt=launcher, environment=environment
+    )
     after = serving.stat()
     # read from a copy: the published file is neither replaced nor written
     assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
