@@ -35,10 +35,6 @@ from tests.fakes.github_api import (
 )
 from tests.fakes.tracker_model import change_issues, generate_issues
 
-# on the demo run's worker: the Jira-only worker has the longer share of `make test`
-# (tests/conftest.py)
-pytestmark = pytest.mark.xdist_group("demo_run")
-
 POLICY = RetryPolicy(attempts=3, backoff_seconds=0.01, max_delay_seconds=2, timeout_seconds=5)
 FIRST_PULL = dt.datetime(2026, 7, 1, 6, 0, tzinfo=dt.UTC)
 SECOND_PULL = dt.datetime(2026, 9, 2, 6, 0, tzinfo=dt.UTC)
