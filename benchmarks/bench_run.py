@@ -23,8 +23,9 @@ Then jira-agile-metrics (agile_metrics.py) computes cycle times for every task o
 ``--tasks``). Last, the demo ``make run`` opens with (``owh demo``'s own size and seed, as of the
 benchmark's end date) is run ``--demo-runs`` times, each on a fresh warehouse and Dagster home as
 on a new clone: the wall time of each ``owh run``, the seconds it reports itself (from the start
-of the run's first step), its start-up and dbt stages, and its peak. Printed: one table per size,
-the ratios, then the demo's runs. Figures, not assertions.
+of the run's first step), its start-up and dbt stages, and its peak. Printed: one table per size
+(the nightly's stages beside the full run's, and the slowest dbt models of each), the ratios,
+then the demo's runs. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -242,22 +243,30 @@ def measure_size(tasks: int, seed: int, *, nightly: bool) -> SizeResult:
 
 
 def print_size(result: SizeResult) -> None:
-    full = result.full
+    full, nightly = result.full, result.nightly
     print(
         f"\n{result.tasks:,} tasks, {result.transitions:,} status transitions loaded "
         f"(as of {END_DATE})"
     )
-    print(f"  {'stage':<22} {'wall s':>9} {'peak MiB':>9}")
-    rows = [("generate", result.generate.seconds, result.generate.peak_mib)]
+    # the nightly's stages beside the full run's: what a nightly still spends, and where
+    night = nightly if nightly is not None and nightly.return_code == 0 else None
+    header = f"  {'stage':<22} {'wall s':>9} {'peak MiB':>9}"
+    print(header + (f" {'nightly s':>10} {'peak MiB':>9}" if night else ""))
+    rows = [("generate", result.generate.seconds, result.generate.peak_mib, None)]
     for stage in (s for s in STAGES if s in full.stages):
-        rows.append((stage, full.stages[stage].seconds, full.stages[stage].peak_mib))
-    rows.append(("owh run, total", full.seconds, full.peak_mib))
-    for name, seconds, peak in rows:
-        print(f"  {name:<22} {seconds:>9.1f} {peak:>9.0f}")
+        figures = full.stages[stage]
+        rows.append((stage, figures.seconds, figures.peak_mib, stage))
+    rows.append(("owh run, total", full.seconds, full.peak_mib, "total"))
+    for name, seconds, peak, stage in rows:
+        line = f"  {name:<22} {seconds:>9.1f} {peak:>9.0f}"
+        if night is not None and stage == "total":
+            line += f" {night.seconds:>10.1f} {night.peak_mib:>9.0f}"
+        elif night is not None and stage in night.stages:
+            line += f" {night.stages[stage].seconds:>10.1f} {night.stages[stage].peak_mib:>9.0f}"
+        print(line)
     if not result.succeeded:
         print(f"  owh run FAILED (exit {full.return_code}): no nightly, no floor")
         return
-    nightly = result.nightly
     if nightly is not None:
         state = "" if nightly.return_code == 0 else f", FAILED (exit {nightly.return_code})"
         print(
@@ -265,11 +274,20 @@ def print_size(result: SizeResult) -> None:
             f"tasks): owh run {nightly.seconds:.1f} s, peak {nightly.peak_mib:.0f} MiB, "
             f"{nightly.seconds / full.seconds:.2f} x the full run{state}"
         )
+    for name, measured in (("full run", full), ("nightly", night)):
+        if measured is not None:
+            print(f"  slowest dbt models, {name}: {slowest_nodes(measured)}")
     floor = result.floor
     if floor is not None:
         print(
             f"  floor.sql: {floor.seconds:.2f} s, peak {floor.peak_mib:.0f} MiB ({floor.agreement})"
         )
+
+
+def slowest_nodes(measured: Measured, count: int = 6) -> str:
+    """dbt's own seconds of the ``count`` slowest models and seeds of a run, slowest first."""
+    nodes = sorted(node_seconds(measured).items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in nodes)
 
 
 def print_floor_ratios(results: list[SizeResult]) -> None:
