@@ -854,3 +854,117 @@ def first_code_line(sql: str) -> str:
     """The first line of ``sql`` that is neither blank nor a ``--`` comment, stripped."""
     lines = (line.strip() for line in sql.splitlines())
     return next(line for line in lines if line and not line.startswith("--"))
+
+
+TYPE_TESTERS = textwrap.dedent(
+    """
+    import datetime as dt
+    import decimal
+    import json
+    import sys
+    import threading
+
+    import agate
+    from dbt_common.clients import agate_helper
+
+    from pipelines.lib import dbt_tuning
+
+    if sys.argv[1] == "other-helper":  # a dbt whose helper takes other arguments
+        agate_helper.build_type_tester = lambda columns: None
+        print(json.dumps({"installed": dbt_tuning.reuse_type_testers()}))
+        raise SystemExit
+
+    # what statements return: numbers, decimals, text (some of it "null" or empty), JSON
+    # containers, dates, timestamps, booleans and nulls, and a text column of numbers
+    ROWS = [
+        {"n": 1, "x": 1.5, "d": decimal.Decimal("2.25"), "s": "null", "j": [1, {"a": 2}],
+         "day": dt.date(2026, 1, 31), "at": dt.datetime(2026, 1, 31, 9, 30), "b": True,
+         "z": None, "code": "005"},
+        {"n": None, "x": 2.0, "d": None, "s": "", "j": None, "day": None,
+         "at": dt.datetime(2026, 2, 1), "b": None, "z": None, "code": "5"},
+    ]
+    COLUMNS = list(ROWS[0])
+
+    def described(table):
+        return {
+            "names": list(table.column_names),
+            "types": [
+                [type(t).__name__, sorted(map(str, t.null_values))] for t in table.column_types
+            ],
+            "rows": [[repr(value) for value in row.values()] for row in table.rows],
+        }
+
+    def tables():
+        return {
+            "flat": described(agate_helper.table_from_data_flat(ROWS, COLUMNS)),
+            "flat_empty": described(agate_helper.table_from_data_flat([], COLUMNS)),
+            "rows": described(agate_helper.table_from_rows(
+                [[1, "a", None], [2, "null", dt.date(2026, 3, 1)]], ["n", "s", "day"])),
+            "rows_text": described(agate_helper.table_from_rows(
+                [[1, "", None], [2, "null", "2026-03-01"]], ["n", "s", "day"],
+                text_only_columns={"s", "day"})),
+            "empty": described(agate_helper.empty_table()),
+            "tester": described(agate.Table(
+                [["1", "2026-03-01", "null"]], ["a", "b", "c"],
+                column_types=agate_helper.build_type_tester(["c"], string_null_values=["NULL"]))),
+        }
+
+    before = tables()
+    installed = dbt_tuning.reuse_type_testers()
+    again = dbt_tuning.reuse_type_testers()
+    first = tables()
+
+    # every date type a tester builds compiles a parsedatetime calendar: counted from here on
+    calendars = []
+    date_init = agate.data_types.Date.__init__
+
+    def counting_init(self, *args, **kwargs):
+        calendars.append(type(self).__name__)
+        date_init(self, *args, **kwargs)
+
+    agate.data_types.Date.__init__ = counting_init
+    second = tables()
+    calendars_again = len(calendars)
+    same_tester = agate_helper.build_type_tester(
+        ["s", "j"], string_null_values=()
+    ) is agate_helper.build_type_tester(("j", "s"), string_null_values=[])
+    print(json.dumps({
+        "installed": installed,
+        "again": again,
+        "before": before,
+        "first": first,
+        "second": second,
+        "calendars": calendars_again,
+        "same_tester": same_tester,
+        "threads": threading.active_count(),
+    }))
+    """
+)
+
+
+def test_type_testers_are_built_once_and_type_every_result_as_dbt_does() -> None:
+    result = run_python(TYPE_TESTERS, "dbt")
+    assert result["installed"] is True
+    assert result["again"] is True
+    # the same names, column types (with their null values) and values as dbt's own testers
+    assert result["first"] == result["before"]
+    assert result["second"] == result["before"]
+    # every kind of result table is there, the flat one typed column by column
+    flat = result["before"]["flat"]
+    assert flat["types"][:4] == [
+        ["Integer", ["", "null"]],
+        ["Number", ["", "null"]],
+        ["Number", ["", "null"]],
+        ["Text", []],
+    ]
+    assert flat["rows"][0][3] == "'null'" and flat["rows"][1][3] == "''"
+    assert result["before"]["empty"] == {"names": [], "types": [], "rows": []}
+    # once built, the testers are reused: no date type, so no calendar, is built again
+    assert result["calendars"] == 0
+    # one tester for the same text columns and null values, whatever their order or container
+    assert result["same_tester"] is True
+    assert result["threads"] == 1
+
+
+def test_type_testers_are_left_to_dbt_when_its_helper_takes_other_arguments() -> None:
+    assert run_python(TYPE_TESTERS, "other-helper") == {"installed": False}
